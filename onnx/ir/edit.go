@@ -251,3 +251,35 @@ func (g *Graph) RemoveUnusedInitializers() int {
 	g.Initializers = kept
 	return removed
 }
+
+// AddNode inserts a node that reads inputs and writes the given existing
+// values, which must have no producer yet (values from NewValue, or outputs
+// of a removed node). It is inserted before "before", or at the end.
+func (g *Graph) AddNode(opType, domain, name string, inputs, outputs []*Value, before *Node) (*Node, error) {
+	n := &Node{Name: name, OpType: opType, Domain: domain, graph: g}
+	if name != "" {
+		n.Name = g.FreshName(name)
+	}
+	for _, v := range outputs {
+		if v != nil && v.Producer != nil {
+			return nil, fmt.Errorf("value %q already has producer %s", v.Name, v.Producer.label())
+		}
+	}
+	for i, in := range inputs {
+		n.Inputs = append(n.Inputs, in)
+		if in != nil {
+			in.addUse(Use{n, i})
+		}
+	}
+	for _, v := range outputs {
+		if v != nil {
+			v.Producer = n
+			if g.values[v.Name] == nil {
+				g.values[v.Name] = v
+			}
+		}
+		n.Outputs = append(n.Outputs, v)
+	}
+	g.insert(n, before)
+	return n, nil
+}

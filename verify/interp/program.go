@@ -1,0 +1,415 @@
+package interp
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+
+	"github.com/onnx-prom/onnx-prom/onnx/ir"
+	"github.com/onnx-prom/onnx-prom/onnx/tensor"
+)
+
+// Options control Compile.
+type Options struct {
+	// Threads is how many goroutines a run may use inside kernels; 0 means
+	// runtime.GOMAXPROCS(0).
+	Threads int
+	// InlineFunctions lists "domain/op" names of model-local functions to
+	// inline even when a native kernel exists (to run the function body,
+	// e.g. to compare it with the native kernel).
+	InlineFunctions []string
+}
+
+// Program is a compiled model, safe for concurrent use by several goroutines.
+type Program struct {
+	steps   []step
+	slots   int
+	inputs  []inputSlot
+	outputs []outputSlot
+	consts  map[int]*tensor.Tensor
+	names   []string // slot -> value name
+	threads int
+	states  sync.Pool
+}
+
+type step struct {
+	node    *Node
+	kernel  Kernel
+	in      []int // slot per input, -1 when omitted
+	out     []int // slot per output, -1 when omitted
+	release []int // slots whose last reader is this step
+}
+
+type inputSlot struct {
+	slot  int
+	name  string
+	dt    tensor.DataType
+	shape ir.Shape
+	def   *tensor.Tensor // initializer default; nil when required
+}
+
+type outputSlot struct {
+	slot int
+	name string
+}
+
+// InputInfo describes a graph input a run takes.
+type InputInfo struct {
+	Name     string
+	Type     tensor.DataType
+	Shape    ir.Shape
+	Optional bool // has an initializer default
+}
+
+// Inputs lists the inputs a run takes, in graph order.
+func (p *Program) Inputs() []InputInfo {
+	out := make([]InputInfo, len(p.inputs))
+	for i, in := range p.inputs {
+		out[i] = InputInfo{Name: in.name, Type: in.dt, Shape: in.shape, Optional: in.def != nil}
+	}
+	return out
+}
+
+// Outputs lists the output names, in graph order.
+func (p *Program) Outputs() []string {
+	out := make([]string, len(p.outputs))
+	for i, o := range p.outputs {
+		out[i] = o.name
+	}
+	return out
+}
+
+// Compile prepares m for running. m is not modified.
+func Compile(m *ir.Model, opts Options) (*Program, error) {
+	mp, err := m.ToProto()
+	if err != nil {
+		return nil, err
+	}
+	work, err := ir.FromProto(mp)
+	if err != nil {
+		return nil, err
+	}
+	if err := inlineFunctions(work, opts.InlineFunctions); err != nil {
+		return nil, err
+	}
+	g := work.Graph
+	if err := g.TopoSort(); err != nil {
+		return nil, err
+	}
+	p := &Program{consts: map[int]*tensor.Tensor{}, threads: opts.Threads}
+	if p.threads <= 0 {
+		p.threads = runtime.GOMAXPROCS(0)
+	}
+	slotOf := map[*ir.Value]int{}
+	slot := func(v *ir.Value) int {
+		if s, ok := slotOf[v]; ok {
+			return s
+		}
+		s := len(p.names)
+		slotOf[v] = s
+		p.names = append(p.names, v.Name)
+		return s
+	}
+	decoded := map[*ir.Value]*tensor.Tensor{}
+	constOf := func(v *ir.Value) (*tensor.Tensor, error) {
+		if t, ok := decoded[v]; ok {
+			return t, nil
+		}
+		t, err := v.Tensor()
+		if err != nil {
+			return nil, err
+		}
+		decoded[v] = t
+		return t, nil
+	}
+	for _, v := range g.Inputs {
+		in := inputSlot{slot: slot(v), name: v.Name, dt: v.Type, shape: v.Shape}
+		if v.Const != nil {
+			t, err := constOf(v)
+			if err != nil {
+				return nil, err
+			}
+			in.def = t
+		}
+		p.inputs = append(p.inputs, in)
+	}
+	for _, v := range g.Initializers {
+		if v.IsGraphInput() {
+			continue
+		}
+		t, err := constOf(v)
+		if err != nil {
+			return nil, err
+		}
+		p.consts[slot(v)] = t
+	}
+	lastUse := map[int]int{}
+	for i, n := range g.Nodes() {
+		b := lookup(n.Domain, n.OpType)
+		if b == nil {
+			return nil, fmt.Errorf("node %s: op %s is not supported by the interpreter", n.Label(), opName(n.Domain, n.OpType))
+		}
+		if len(n.Implicit) > 0 {
+			// Control flow with subgraphs is not interpreted.
+			return nil, fmt.Errorf("node %s: subgraphs are not supported by the interpreter", n.Label())
+		}
+		node := &Node{Node: n, Opset: g.Opset(n.Domain), consts: make([]*tensor.Tensor, len(n.Inputs))}
+		st := step{node: node}
+		for j, v := range n.Inputs {
+			if v == nil {
+				st.in = append(st.in, -1)
+				continue
+			}
+			s := slot(v)
+			st.in = append(st.in, s)
+			lastUse[s] = i
+			if v.IsConst() {
+				t, err := constOf(v)
+				if err != nil {
+					return nil, fmt.Errorf("node %s: %w", n.Label(), err)
+				}
+				node.consts[j] = t
+			}
+		}
+		for _, v := range n.Outputs {
+			if v == nil {
+				st.out = append(st.out, -1)
+				continue
+			}
+			st.out = append(st.out, slot(v))
+		}
+		k, err := b(node)
+		if err != nil {
+			var ne *nodeError
+			if errors.As(err, &ne) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("node %s: %w", n.Label(), err)
+		}
+		st.kernel = k
+		p.steps = append(p.steps, st)
+	}
+	keep := map[int]bool{}
+	for _, v := range g.Outputs {
+		s := slot(v)
+		keep[s] = true
+		p.outputs = append(p.outputs, outputSlot{slot: s, name: v.Name})
+	}
+	for _, in := range p.inputs {
+		keep[in.slot] = true
+	}
+	for s := range p.consts {
+		keep[s] = true
+	}
+	for s, i := range lastUse {
+		if !keep[s] {
+			p.steps[i].release = append(p.steps[i].release, s)
+		}
+	}
+	for i := range p.steps {
+		sort.Ints(p.steps[i].release)
+	}
+	p.slots = len(p.names)
+	// Values produced but never read nor output are released at once.
+	for i := range p.steps {
+		for _, s := range p.steps[i].out {
+			if _, read := lastUse[s]; s >= 0 && !read && !keep[s] {
+				p.steps[i].release = append(p.steps[i].release, s)
+			}
+		}
+	}
+	return p, nil
+}
+
+func opName(domain, op string) string {
+	if domain == "" || domain == "ai.onnx" {
+		return op
+	}
+	return domain + "/" + op
+}
+
+// nodeError marks errors that already name their node.
+type nodeError struct{ msg string }
+
+func (e *nodeError) Error() string { return e.msg }
+
+type runState struct {
+	slots []*tensor.Tensor
+	owned []bool
+	pool  *bufferPool
+	ins   []*tensor.Tensor
+	outs  []*tensor.Tensor
+}
+
+// RunOptions control one run.
+type RunOptions struct {
+	// Observe, when set, is called with every value a node computes, right
+	// after the node ran. The tensor is only valid during the call: copy it
+	// (Clone) to keep it.
+	Observe func(name string, t *tensor.Tensor)
+}
+
+// Run executes the program. inputs maps graph input names to tensors;
+// inputs with an initializer default may be left out. The returned tensors
+// belong to the caller.
+func (p *Program) Run(inputs map[string]*tensor.Tensor) (map[string]*tensor.Tensor, error) {
+	return p.RunWith(inputs, RunOptions{})
+}
+
+// RunWith is Run with options.
+func (p *Program) RunWith(inputs map[string]*tensor.Tensor, o RunOptions) (map[string]*tensor.Tensor, error) {
+	st, _ := p.states.Get().(*runState)
+	if st == nil {
+		st = &runState{slots: make([]*tensor.Tensor, p.slots), owned: make([]bool, p.slots), pool: newBufferPool()}
+	}
+	res, err := p.run(st, inputs, o)
+	for i, t := range st.slots {
+		if t != nil && st.owned[i] {
+			st.pool.put(t)
+		}
+		st.slots[i] = nil
+		st.owned[i] = false
+	}
+	p.states.Put(st)
+	return res, err
+}
+
+func (p *Program) run(st *runState, inputs map[string]*tensor.Tensor, o RunOptions) (res map[string]*tensor.Tensor, err error) {
+	for name := range inputs {
+		if !p.hasInput(name) {
+			return nil, fmt.Errorf("input %q: the model has no such input", name)
+		}
+	}
+	for _, in := range p.inputs {
+		t := inputs[in.name]
+		if t == nil {
+			if in.def == nil {
+				return nil, fmt.Errorf("input %q: missing", in.name)
+			}
+			t = in.def
+		} else if err := checkInput(in, t); err != nil {
+			return nil, err
+		}
+		st.slots[in.slot] = t
+	}
+	for s, t := range p.consts {
+		st.slots[s] = t
+	}
+	c := &Ctx{threads: p.threads, pool: st.pool}
+	for i := range p.steps {
+		s := &p.steps[i]
+		st.ins = st.ins[:0]
+		for _, k := range s.in {
+			if k < 0 {
+				st.ins = append(st.ins, nil)
+			} else {
+				st.ins = append(st.ins, st.slots[k])
+			}
+		}
+		st.outs = st.outs[:0]
+		for range s.out {
+			st.outs = append(st.outs, nil)
+		}
+		c.node = s.node
+		if err := runKernel(s, c, st.ins, st.outs); err != nil {
+			return nil, err
+		}
+		for _, t := range c.scratch {
+			st.pool.put(t)
+		}
+		c.scratch = c.scratch[:0]
+		for j, k := range s.out {
+			if k < 0 {
+				continue
+			}
+			t := st.outs[j]
+			if t == nil {
+				return nil, fmt.Errorf("node %s: output %d was not computed", s.node.Label(), j)
+			}
+			for _, x := range st.ins {
+				if x == t {
+					return nil, fmt.Errorf("node %s: kernel returned its input as output %d", s.node.Label(), j)
+				}
+			}
+			st.slots[k] = t
+			st.owned[k] = true
+			if o.Observe != nil {
+				o.Observe(p.names[k], t)
+			}
+		}
+		for _, k := range s.release {
+			if st.owned[k] && st.slots[k] != nil {
+				st.pool.put(st.slots[k])
+			}
+			st.slots[k] = nil
+			st.owned[k] = false
+		}
+	}
+	res = make(map[string]*tensor.Tensor, len(p.outputs))
+	for _, out := range p.outputs {
+		t := st.slots[out.slot]
+		if t == nil {
+			return nil, fmt.Errorf("output %q was not computed", out.name)
+		}
+		if st.owned[out.slot] {
+			st.owned[out.slot] = false // detach: the caller owns it now
+			st.slots[out.slot] = nil
+			res[out.name] = t
+		} else {
+			res[out.name] = t.Clone()
+		}
+	}
+	return res, nil
+}
+
+func runKernel(s *step, c *Ctx, in, out []*tensor.Tensor) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("node %s: kernel failed: %v", s.node.Label(), r)
+		}
+	}()
+	if err := s.kernel.Run(c, in, out); err != nil {
+		var ne *nodeError
+		if errors.As(err, &ne) {
+			return err
+		}
+		return fmt.Errorf("node %s: %w", s.node.Label(), err)
+	}
+	return nil
+}
+
+func (p *Program) hasInput(name string) bool {
+	for _, in := range p.inputs {
+		if in.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func checkInput(in inputSlot, t *tensor.Tensor) error {
+	if in.dt != tensor.Undefined && t.Type != in.dt {
+		return fmt.Errorf("input %q: element type %s, the model wants %s", in.name, tensor.Name(t.Type), tensor.Name(in.dt))
+	}
+	n, err := tensor.NumElements(t.Shape)
+	if err != nil {
+		return fmt.Errorf("input %q: %w", in.name, err)
+	}
+	if int64(t.Len()) != n {
+		return fmt.Errorf("input %q: %d elements for shape %v", in.name, t.Len(), t.Shape)
+	}
+	if in.shape == nil {
+		return nil
+	}
+	if len(t.Shape) != len(in.shape) {
+		return fmt.Errorf("input %q: shape %v, the model wants %v", in.name, t.Shape, in.shape)
+	}
+	for i, d := range in.shape {
+		if d.Known() && d.Value != t.Shape[i] {
+			return fmt.Errorf("input %q: shape %v, the model wants %v", in.name, t.Shape, in.shape)
+		}
+	}
+	return nil
+}
