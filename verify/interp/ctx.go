@@ -50,25 +50,38 @@ func (c *Ctx) Zeros(dt tensor.DataType, shape ...int64) (*tensor.Tensor, error) 
 }
 
 // Scratch returns a float32 buffer of n elements (contents undefined) that
-// lives until the current kernel returns.
-func (c *Ctx) Scratch(n int) []float32 {
-	t, err := c.pool.get(tensor.Float, n)
+// lives until the current kernel returns. Like Alloc, call it from the
+// kernel's goroutine, not from inside a Parallel function.
+func (c *Ctx) Scratch(n int) []float32 { return c.ScratchOf(tensor.Float, n).([]float32) }
+
+// ScratchOf is Scratch for any numeric element type; it returns the typed
+// slice ([]int32 for INT32, ...).
+func (c *Ctx) ScratchOf(dt tensor.DataType, n int) any {
+	t, err := c.pool.get(dt, n)
 	if err != nil {
-		panic(err) // float32 is always supported
+		panic(err) // a programming error: dt is not a tensor type
 	}
 	c.scratch = append(c.scratch, t)
-	return t.Data.([]float32)
+	return t.Data
 }
 
 // Parallel runs f over [0, n) split into at most Threads chunks of at least
 // grain items, and waits for all of them.
 func (c *Ctx) Parallel(n, grain int, f func(lo, hi int)) {
-	Parallel(c.threads, n, grain, f)
+	ParallelWorkers(c.threads, n, grain, func(_, lo, hi int) { f(lo, hi) })
 }
 
-// Parallel runs f over [0, n) in at most threads goroutines, each taking a
-// contiguous chunk of at least grain items.
-func Parallel(threads, n, grain int, f func(lo, hi int)) {
+// ParallelWorkers is Parallel that also tells f which worker (0 <=
+// worker < Threads, distinct for concurrent calls) runs the chunk, so f can
+// use per-worker scratch space allocated beforehand.
+func (c *Ctx) ParallelWorkers(n, grain int, f func(worker, lo, hi int)) {
+	ParallelWorkers(c.threads, n, grain, f)
+}
+
+// ParallelWorkers runs f over [0, n) in at most threads goroutines, each
+// taking one contiguous chunk of at least grain items; worker is the
+// chunk's index.
+func ParallelWorkers(threads, n, grain int, f func(worker, lo, hi int)) {
 	if grain < 1 {
 		grain = 1
 	}
@@ -78,19 +91,19 @@ func Parallel(threads, n, grain int, f func(lo, hi int)) {
 	}
 	if chunks <= 1 {
 		if n > 0 {
-			f(0, n)
+			f(0, 0, n)
 		}
 		return
 	}
 	var wg sync.WaitGroup
 	step := (n + chunks - 1) / chunks
-	for lo := 0; lo < n; lo += step {
+	for w, lo := 0, 0; lo < n; w, lo = w+1, lo+step {
 		hi := min(lo+step, n)
 		wg.Add(1)
-		go func(lo, hi int) {
+		go func(w, lo, hi int) {
 			defer wg.Done()
-			f(lo, hi)
-		}(lo, hi)
+			f(w, lo, hi)
+		}(w, lo, hi)
 	}
 	wg.Wait()
 }
