@@ -283,3 +283,16 @@ func (g *Graph) AddNode(opType, domain, name string, inputs, outputs []*Value, b
 	g.insert(n, before)
 	return n, nil
 }
+
+// MakeInitializer turns v, which must have no producer, into an
+// initializer holding tp (renamed to v's name).
+func (g *Graph) MakeInitializer(v *Value, tp *onnxpb.TensorProto) error {
+	if v.Producer != nil {
+		return fmt.Errorf("value %q is computed by %s", v.Name, v.Producer.label())
+	}
+	if v.Const == nil {
+		g.Initializers = append(g.Initializers, v)
+	}
+	v.SetConst(tp)
+	return nil
+}
