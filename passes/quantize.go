@@ -1,0 +1,639 @@
+package passes
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/onnx-prom/onnx-prom/onnx/ir"
+	"github.com/onnx-prom/onnx-prom/onnx/onnxpb"
+	"github.com/onnx-prom/onnx-prom/onnx/tensor"
+	"github.com/onnx-prom/onnx-prom/verify/interp"
+)
+
+// Quantize rewrites the float graph into 8-bit form: selected pointwise
+// convs become TernaryConv, other convs QLinearConv (QOperator) or
+// Q/DQ-wrapped Conv (QDQ), Gemm and MatMul integer matrix products, and the
+// layout ops in between run on int8 directly.
+var Quantize = &Pass{
+	Name:     "quantize",
+	Doc:      "rewrite to int8 (QOperator or QDQ) with TernaryConv for the ternarized pointwise convs",
+	Requires: []string{"calibrate"},
+	Run:      runQuantize,
+}
+
+// quantizer holds the state of one rewrite.
+type quantizer struct {
+	s       *State
+	g       *ir.Graph
+	dt      tensor.DataType
+	ranges  Ranges
+	ternary map[*ir.Node]*TernaryWeights
+	qp      map[*ir.Value]QParams   // parameters of float activations
+	qv      map[*ir.Value]*ir.Value // float value -> its quantized twin
+	planned map[*ir.Node]bool       // nodes rewritten to integer kernels
+	fused   map[*ir.Node]*ir.Node   // conv -> activation folded into its range
+	consts  map[string]*ir.Value    // cache of scale / zero point initializers
+	st      map[string]int
+}
+
+func runQuantize(s *State) (Result, error) {
+	ranges, _ := Fact[Ranges](s, factRanges)
+	ternary, _ := Fact[map[*ir.Node]*TernaryWeights](s, factTernary)
+	q := &quantizer{
+		s: s, g: s.Model.Graph, dt: s.Config.Activations, ranges: ranges, ternary: ternary,
+		qp: map[*ir.Value]QParams{}, qv: map[*ir.Value]*ir.Value{}, planned: map[*ir.Node]bool{},
+		fused: map[*ir.Node]*ir.Node{}, consts: map[string]*ir.Value{}, st: map[string]int{},
+	}
+	if err := q.plan(); err != nil {
+		return Result{}, err
+	}
+	if err := q.rewrite(); err != nil {
+		return Result{}, err
+	}
+	q.st["dead nodes"] = q.g.RemoveDeadNodes()
+	q.st["unused initializers"] = q.g.RemoveUnusedInitializers()
+	changed := 0
+	for k, v := range q.st {
+		if k != "dead nodes" && k != "unused initializers" {
+			changed += v
+		}
+	}
+	return Result{Changed: changed, Stats: q.st}, nil
+}
+
+// isFloatAct reports whether v is a float activation (not a constant).
+func isFloatAct(v *ir.Value) bool {
+	return v != nil && !v.IsConst() && v.Type == tensor.Float
+}
+
+// params returns the quantization parameters of a float activation.
+func (q *quantizer) params(v *ir.Value) (QParams, bool) {
+	if p, ok := q.qp[v]; ok {
+		return p, true
+	}
+	r, ok := q.ranges[v.Name]
+	if !ok {
+		return QParams{}, false
+	}
+	p := ActivationParams(r.Min, r.Max, q.dt)
+	q.qp[v] = p
+	return p, true
+}
+
+// transparentOps run on 8-bit tensors unchanged: their output has the
+// input's quantization parameters.
+var transparentOps = map[string]bool{
+	"MaxPool": true, "Flatten": true, "Reshape": true, "Squeeze": true,
+	"Unsqueeze": true, "Transpose": true, "Identity": true,
+}
+
+// plan decides which nodes become integer kernels and which activations
+// fold into the range of the conv before them.
+func (q *quantizer) plan() error {
+	for _, n := range q.g.Nodes() {
+		if n.Domain != "" || q.s.Config.keepsFloat(n) {
+			continue
+		}
+		x := n.Input(0)
+		if !isFloatAct(x) {
+			continue
+		}
+		if _, ok := q.params(x); !ok {
+			continue
+		}
+		switch {
+		case n.OpType == "Conv" && q.convQuantizable(n):
+			out := n.Output(0)
+			if act := q.foldableActivation(out); act != nil {
+				q.fused[n] = act
+				out = act.Output(0)
+			}
+			if _, ok := q.params(out); !ok {
+				delete(q.fused, n)
+				continue
+			}
+			q.planned[n] = true
+		case (n.OpType == "Gemm" || n.OpType == "MatMul") && q.matmulQuantizable(n):
+			q.planned[n] = true
+		case transparentOps[n.OpType]:
+			q.planned[n] = true
+		case q.s.Config.MicrosoftOps && q.s.Config.Format == QOperator && (n.OpType == "Add" || n.OpType == "Mul"):
+			a, b := n.Input(0), n.Input(1)
+			if isFloatAct(a) && isFloatAct(b) && sameShape(a, b) {
+				if _, ok := q.params(b); ok {
+					if _, ok := q.params(n.Output(0)); ok {
+						q.planned[n] = true
+					}
+				}
+			}
+		case q.s.Config.MicrosoftOps && q.s.Config.Format == QOperator && n.OpType == "GlobalAveragePool":
+			if _, ok := q.params(n.Output(0)); ok {
+				q.planned[n] = true
+			}
+		}
+	}
+	// Transparent ops are only worth it between integer kernels: a chain of
+	// them fed by a float op would just move the Q/DQ around.
+	for changed := true; changed; {
+		changed = false
+		for _, n := range q.g.Nodes() {
+			if q.planned[n] && transparentOps[n.OpType] {
+				p := n.Input(0).Producer
+				if p == nil || !q.planned[p] || q.s.Config.Format == QDQ {
+					delete(q.planned, n)
+					changed = true
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func sameShape(a, b *ir.Value) bool { return a.Shape != nil && a.Shape.Equal(b.Shape) }
+
+func (q *quantizer) convQuantizable(n *ir.Node) bool {
+	w := n.Input(1)
+	if w == nil || !w.IsConst() || w.Type != tensor.Float || len(w.Shape) != 4 {
+		return false
+	}
+	if b := n.Input(2); b != nil && !b.IsConst() {
+		return false
+	}
+	return n.Input(0).Shape != nil && len(n.Input(0).Shape) == 4
+}
+
+func (q *quantizer) matmulQuantizable(n *ir.Node) bool {
+	a, b := n.Input(0), n.Input(1)
+	if b == nil || !b.IsConst() || b.Type != tensor.Float || len(b.Shape) != 2 || a.Shape == nil || len(a.Shape) != 2 {
+		return false
+	}
+	if n.OpType == "MatMul" {
+		return true
+	}
+	if c := n.Input(2); c != nil && (!c.IsConst() || c.Type != tensor.Float) {
+		return false
+	}
+	ta, _ := n.AttrInt("transA", 0)
+	alpha, _ := n.AttrFloat("alpha", 1)
+	beta, _ := n.AttrFloat("beta", 1)
+	return ta == 0 && alpha == 1 && beta == 1
+}
+
+// foldableActivation returns the Relu or Clip that alone reads v when its
+// clipping is implied by saturating to its own output range: the lower
+// bound must be at most 0 (so 0 stays in the range) and the range the
+// output is quantized to must lie within the bounds.
+func (q *quantizer) foldableActivation(v *ir.Value) *ir.Node {
+	uses := v.Uses()
+	if len(uses) != 1 || v.IsGraphOutput() || uses[0].Index != 0 {
+		return nil
+	}
+	act := uses[0].Node
+	if act.Domain != "" || q.s.Config.keepsFloat(act) {
+		return nil
+	}
+	lo, hi := math.Inf(-1), math.Inf(1)
+	switch act.OpType {
+	case "Relu":
+		lo = 0
+	case "Clip":
+		var ok bool
+		if lo, hi, ok = clipBounds(act); !ok {
+			return nil
+		}
+	default:
+		return nil
+	}
+	if lo > 0 {
+		return nil
+	}
+	out := act.Output(0)
+	r, ok := q.ranges[out.Name]
+	if !ok {
+		return nil
+	}
+	// The observed output lies within the bounds by construction; widening
+	// it to contain 0 keeps it there because lo <= 0 <= hi.
+	p := ActivationParams(max(r.Min, float32(lo)), min(r.Max, float32(hi)), q.dt)
+	plo, phi := p.Range()
+	if float64(plo) < lo-1e-6*math.Abs(lo) || float64(phi) > hi+1e-6*math.Abs(hi) {
+		return nil
+	}
+	q.qp[out] = p
+	return act
+}
+
+// clipBounds reads a Clip's bounds from attributes (opset < 11) or constant
+// inputs.
+func clipBounds(n *ir.Node) (float64, float64, bool) {
+	lo, hi := math.Inf(-1), math.Inf(1)
+	if n.HasAttr("min") || n.HasAttr("max") {
+		a, _ := n.AttrFloat("min", float32(math.Inf(-1)))
+		b, _ := n.AttrFloat("max", float32(math.Inf(1)))
+		return float64(a), float64(b), true
+	}
+	for i, dst := range []*float64{&lo, &hi} {
+		v := n.Input(i + 1)
+		if v == nil {
+			continue
+		}
+		if !v.IsConst() {
+			return 0, 0, false
+		}
+		f, _, err := floatConst(v)
+		if err != nil || len(f) != 1 {
+			return 0, 0, false
+		}
+		*dst = float64(f[0])
+	}
+	return lo, hi, true
+}
+
+// scalarConst returns a cached scalar initializer.
+func (q *quantizer) scalarConst(hint string, t *tensor.Tensor) *ir.Value {
+	key := fmt.Sprintf("%s/%v/%v", tensor.Name(t.Type), t.Shape, t.Data)
+	if v := q.consts[key]; v != nil {
+		return v
+	}
+	v, err := q.g.AddConst(hint, t)
+	if err != nil {
+		panic(err) // scalars of supported types always encode
+	}
+	q.consts[key] = v
+	return v
+}
+
+func (q *quantizer) scaleOf(hint string, p QParams) *ir.Value {
+	return q.scalarConst(hint+"_scale", tensor.FromFloat32([]float32{p.Scale}))
+}
+
+func (q *quantizer) zeroOf(hint string, p QParams) *ir.Value {
+	t := &tensor.Tensor{Type: p.Type, Shape: []int64{}}
+	if p.Type == tensor.Uint8 {
+		t.Data = []uint8{uint8(p.ZeroPoint)}
+	} else {
+		t.Data = []int8{int8(p.ZeroPoint)}
+	}
+	return q.scalarConst(hint+"_zero_point", t)
+}
+
+// quantized returns the 8-bit twin of float activation v, adding a
+// QuantizeLinear before node at when none exists yet.
+func (q *quantizer) quantized(v *ir.Value, at *ir.Node) (*ir.Value, QParams, error) {
+	p, ok := q.params(v)
+	if !ok {
+		return nil, p, fmt.Errorf("value %q has no calibrated range", v.Name)
+	}
+	if qv := q.qv[v]; qv != nil {
+		return qv, p, nil
+	}
+	n := q.g.NewNode("QuantizeLinear", "", v.Name+"_quantize", []*ir.Value{v, q.scaleOf(v.Name, p), q.zeroOf(v.Name, p)}, 1, at)
+	out := n.Outputs[0]
+	out.Type, out.Shape = p.Type, v.Shape
+	q.qv[v] = out
+	q.st["QuantizeLinear"]++
+	return out, p, nil
+}
+
+// publish records qOut as the 8-bit twin of the float value out, whose
+// producer is being replaced, and recomputes out with a DequantizeLinear
+// when something still reads it in float.
+func (q *quantizer) publish(out, qOut *ir.Value, p QParams, at *ir.Node) error {
+	q.qv[out] = qOut
+	q.qp[out] = p
+	needFloat := out.IsGraphOutput()
+	for _, u := range out.Uses() {
+		if !q.planned[u.Node] || u.Index != 0 && !(u.Node.OpType == "Add" || u.Node.OpType == "Mul") {
+			needFloat = true
+		}
+	}
+	if !needFloat {
+		return nil
+	}
+	_, err := q.g.AddNode("DequantizeLinear", "", out.Name+"_dequantize",
+		[]*ir.Value{qOut, q.scaleOf(out.Name, p), q.zeroOf(out.Name, p)}, []*ir.Value{out}, at)
+	q.st["DequantizeLinear"]++
+	return err
+}
+
+// detach takes the outputs away from n so that new nodes can produce them.
+func detach(g *ir.Graph, n *ir.Node) {
+	for _, v := range n.Outputs {
+		if v != nil && v.Producer == n {
+			v.Producer = nil
+		}
+	}
+	for i := range n.Outputs {
+		n.Outputs[i] = nil
+	}
+	g.RemoveNode(n)
+}
+
+func (q *quantizer) rewrite() error {
+	for _, n := range q.g.Nodes() {
+		if !q.planned[n] {
+			continue
+		}
+		var err error
+		switch {
+		case n.OpType == "Conv":
+			err = q.rewriteConv(n)
+		case n.OpType == "Gemm" || n.OpType == "MatMul":
+			err = q.rewriteMatMul(n)
+		case transparentOps[n.OpType]:
+			err = q.rewriteTransparent(n)
+		case n.OpType == "Add" || n.OpType == "Mul":
+			err = q.rewriteBinary(n)
+		case n.OpType == "GlobalAveragePool":
+			err = q.rewritePool(n)
+		}
+		if err != nil {
+			return fmt.Errorf("node %s: %w", n.Label(), err)
+		}
+	}
+	return nil
+}
+
+func (q *quantizer) rewriteConv(n *ir.Node) error {
+	x, wv, out := n.Input(0), n.Input(1), n.Output(0)
+	if act := q.fused[n]; act != nil {
+		out = act.Output(0)
+	}
+	xq, xp, err := q.quantized(x, n)
+	if err != nil {
+		return err
+	}
+	yp := q.qp[out]
+	if _, ok := q.qp[out]; !ok {
+		if yp, ok = q.params(out); !ok {
+			return fmt.Errorf("output %q has no calibrated range", out.Name)
+		}
+	}
+	w, wshape, err := floatConst(wv)
+	if err != nil {
+		return err
+	}
+	m := int(wshape[0])
+	var bias []float32
+	if bv := n.Input(2); bv != nil {
+		if bias, _, err = floatConst(bv); err != nil {
+			return err
+		}
+		if len(bias) != m {
+			return fmt.Errorf("bias has %d values for %d output channels", len(bias), m)
+		}
+	}
+	pads, err := explicitPads(n, x.Shape, wshape)
+	if err != nil {
+		return err
+	}
+	var attrs []*onnxpb.AttributeProto
+	for _, name := range []string{"group", "strides", "dilations"} {
+		if a := n.Attr(name); a != nil {
+			attrs = append(attrs, a)
+		}
+	}
+	attrs = append(attrs, ir.IntsAttr("pads", pads...))
+	var qn *ir.Node
+	if tw := q.ternary[n]; tw != nil {
+		codes := &tensor.Tensor{Type: tensor.Int2, Shape: wshape, Data: tw.Codes}
+		wq, err := q.g.AddConst(wv.Name+"_ternary", codes)
+		if err != nil {
+			return err
+		}
+		ws, _ := q.g.AddConst(wv.Name+"_ternary_scale", tensor.FromFloat32(tw.Scale, int64(m)))
+		b := quantizeBias(bias, xp.Scale, tw.Scale)
+		bq, _ := q.g.AddConst(n.Name+"_bias_int32", &tensor.Tensor{Type: tensor.Int32, Shape: []int64{int64(m)}, Data: b})
+		qn = q.g.NewNode("TernaryConv", interp.TernaryDomain, n.Name,
+			[]*ir.Value{xq, q.scaleOf(x.Name, xp), q.zeroOf(x.Name, xp), wq, ws, q.scaleOf(out.Name, yp), q.zeroOf(out.Name, yp), bq}, 1, n)
+		q.st["TernaryConv"]++
+	} else {
+		codes, scales := symmetricWeights(w, m)
+		wq, err := q.g.AddConst(wv.Name+"_quantized", &tensor.Tensor{Type: tensor.Int8, Shape: wshape, Data: codes})
+		if err != nil {
+			return err
+		}
+		ws, _ := q.g.AddConst(wv.Name+"_scale", tensor.FromFloat32(scales, int64(m)))
+		wz, _ := q.g.AddConst(wv.Name+"_zero_point", &tensor.Tensor{Type: tensor.Int8, Shape: []int64{int64(m)}, Data: make([]int8, m)})
+		b := quantizeBias(bias, xp.Scale, scales)
+		bq, _ := q.g.AddConst(n.Name+"_bias_int32", &tensor.Tensor{Type: tensor.Int32, Shape: []int64{int64(m)}, Data: b})
+		qn = q.g.NewNode("QLinearConv", "", n.Name,
+			[]*ir.Value{xq, q.scaleOf(x.Name, xp), q.zeroOf(x.Name, xp), wq, ws, wz, q.scaleOf(out.Name, yp), q.zeroOf(out.Name, yp), bq}, 1, n)
+		q.st["QLinearConv"]++
+	}
+	qn.Attrs = attrs
+	qn.Outputs[0].Type, qn.Outputs[0].Shape = yp.Type, out.Shape
+	last := n
+	if act := q.fused[n]; act != nil {
+		detach(q.g, n)
+		last = act
+		q.st["activations folded"]++
+	}
+	if err := q.publish(out, qn.Outputs[0], yp, last); err != nil {
+		return err
+	}
+	detach(q.g, last)
+	return nil
+}
+
+// explicitPads returns a conv's pads with auto_pad resolved against the
+// input's spatial size.
+func explicitPads(n *ir.Node, x ir.Shape, w []int64) ([]int64, error) {
+	sp := len(w) - 2
+	autoPad, err := n.AttrString("auto_pad", "NOTSET")
+	if err != nil {
+		return nil, err
+	}
+	pads, err := n.AttrInts("pads", make([]int64, 2*sp))
+	if err != nil {
+		return nil, err
+	}
+	if len(pads) != 2*sp {
+		return nil, fmt.Errorf("pads has %d values, want %d", len(pads), 2*sp)
+	}
+	switch autoPad {
+	case "NOTSET", "":
+		return pads, nil
+	case "VALID":
+		return make([]int64, 2*sp), nil
+	case "SAME_UPPER", "SAME_LOWER":
+	default:
+		return nil, fmt.Errorf("unknown auto_pad %q", autoPad)
+	}
+	strides, err := n.AttrInts("strides", nil)
+	if err != nil {
+		return nil, err
+	}
+	dil, err := n.AttrInts("dilations", nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int64, 2*sp)
+	for i := 0; i < sp; i++ {
+		if len(x) != sp+2 || !x[2+i].Known() {
+			return nil, fmt.Errorf("auto_pad %s needs the input's spatial size, which is unknown", autoPad)
+		}
+		in, s, d := x[2+i].Value, int64(1), int64(1)
+		if strides != nil {
+			s = strides[i]
+		}
+		if dil != nil {
+			d = dil[i]
+		}
+		total := max(0, ((in+s-1)/s-1)*s+(w[2+i]-1)*d+1-in)
+		if autoPad == "SAME_UPPER" {
+			out[i], out[sp+i] = total/2, total-total/2
+		} else {
+			out[i], out[sp+i] = total-total/2, total/2
+		}
+	}
+	return out, nil
+}
+
+// rewriteMatMul computes Gemm or MatMul with a constant right operand as
+// MatMulInteger on int8 operands, adds the int32 bias and scales back to
+// float: y = float(A_q·B_q + bias_q) · (a_scale · b_scale[column]).
+func (q *quantizer) rewriteMatMul(n *ir.Node) error {
+	a, bv, out := n.Input(0), n.Input(1), n.Output(0)
+	aq, ap, err := q.quantized(a, n)
+	if err != nil {
+		return err
+	}
+	b, bshape, err := floatConst(bv)
+	if err != nil {
+		return err
+	}
+	k, cols := int(bshape[0]), int(bshape[1])
+	transB := int64(0)
+	if n.OpType == "Gemm" {
+		if transB, err = n.AttrInt("transB", 0); err != nil {
+			return err
+		}
+	}
+	// Arrange B as [cols, K] rows to quantize per output column.
+	rows := make([]float32, len(b))
+	if transB == 1 {
+		k, cols = cols, k
+		copy(rows, b)
+	} else {
+		for i := 0; i < k; i++ {
+			for j := 0; j < cols; j++ {
+				rows[j*k+i] = b[i*cols+j]
+			}
+		}
+	}
+	codes, scales := symmetricWeights(rows, cols)
+	kc := make([]int8, len(codes)) // [K, cols] for MatMulInteger
+	for j := 0; j < cols; j++ {
+		for i := 0; i < k; i++ {
+			kc[i*cols+j] = codes[j*k+i]
+		}
+	}
+	bq, err := q.g.AddConst(bv.Name+"_quantized", &tensor.Tensor{Type: tensor.Int8, Shape: []int64{int64(k), int64(cols)}, Data: kc})
+	if err != nil {
+		return err
+	}
+	mm := q.g.NewNode("MatMulInteger", "", n.Name, []*ir.Value{aq, bq, q.zeroOf(a.Name, ap)}, 1, n)
+	acc := mm.Outputs[0]
+	acc.Type = tensor.Int32
+	if n.OpType == "Gemm" && n.Input(2) != nil {
+		bias, bs, err := floatConst(n.Input(2))
+		if err != nil {
+			return err
+		}
+		full := make([]float32, cols)
+		switch {
+		case len(bias) == cols:
+			copy(full, bias)
+		case len(bias) == 1:
+			for i := range full {
+				full[i] = bias[0]
+			}
+		default:
+			return fmt.Errorf("bias of shape %v does not broadcast to %d columns", bs, cols)
+		}
+		bi, _ := q.g.AddConst(n.Name+"_bias_int32", &tensor.Tensor{Type: tensor.Int32, Shape: []int64{int64(cols)},
+			Data: quantizeBias(full, ap.Scale, scales)})
+		add := q.g.NewNode("Add", "", n.Name+"_bias", []*ir.Value{acc, bi}, 1, n)
+		acc = add.Outputs[0]
+		acc.Type = tensor.Int32
+	}
+	cast := q.g.NewNode("Cast", "", n.Name+"_to_float", []*ir.Value{acc}, 1, n)
+	cast.Attrs = append(cast.Attrs, ir.IntAttr("to", int64(tensor.Float)))
+	cast.Outputs[0].Type = tensor.Float
+	deq := make([]float32, cols)
+	for j := range deq {
+		deq[j] = float32(float64(ap.Scale) * float64(scales[j]))
+	}
+	dv, _ := q.g.AddConst(n.Name+"_output_scale", tensor.FromFloat32(deq, int64(cols)))
+	detach(q.g, n)
+	_, err = q.g.AddNode("Mul", "", n.Name+"_rescale", []*ir.Value{cast.Outputs[0], dv}, []*ir.Value{out}, nil)
+	q.st["MatMulInteger"]++
+	return err
+}
+
+// rewriteTransparent runs a layout op (Reshape, MaxPool, ...) on the
+// 8-bit twin of its input.
+func (q *quantizer) rewriteTransparent(n *ir.Node) error {
+	x, out := n.Input(0), n.Output(0)
+	xq, xp, err := q.quantized(x, n)
+	if err != nil {
+		return err
+	}
+	ins := append([]*ir.Value{xq}, n.Inputs[1:]...)
+	nn := q.g.NewNode(n.OpType, "", n.Name, ins, 1, n)
+	nn.Attrs = n.Attrs
+	nn.Outputs[0].Type, nn.Outputs[0].Shape = xp.Type, out.Shape
+	if len(n.Outputs) > 1 && anyUsed(n.Outputs[1:]) {
+		return fmt.Errorf("second output is read; cannot run on int8")
+	}
+	if err := q.publish(out, nn.Outputs[0], xp, n); err != nil {
+		return err
+	}
+	detach(q.g, n)
+	q.st[n.OpType+" on int8"]++
+	return nil
+}
+
+// rewriteBinary uses com.microsoft QLinearAdd / QLinearMul.
+func (q *quantizer) rewriteBinary(n *ir.Node) error {
+	a, b, out := n.Input(0), n.Input(1), n.Output(0)
+	aq, ap, err := q.quantized(a, n)
+	if err != nil {
+		return err
+	}
+	bq, bp, err := q.quantized(b, n)
+	if err != nil {
+		return err
+	}
+	yp, _ := q.params(out)
+	nn := q.g.NewNode("QLinear"+n.OpType, "com.microsoft", n.Name, []*ir.Value{aq, q.scaleOf(a.Name, ap), q.zeroOf(a.Name, ap),
+		bq, q.scaleOf(b.Name, bp), q.zeroOf(b.Name, bp), q.scaleOf(out.Name, yp), q.zeroOf(out.Name, yp)}, 1, n)
+	nn.Outputs[0].Type, nn.Outputs[0].Shape = yp.Type, out.Shape
+	if err := q.publish(out, nn.Outputs[0], yp, n); err != nil {
+		return err
+	}
+	detach(q.g, n)
+	q.st["QLinear"+n.OpType]++
+	return nil
+}
+
+// rewritePool uses com.microsoft QLinearGlobalAveragePool.
+func (q *quantizer) rewritePool(n *ir.Node) error {
+	x, out := n.Input(0), n.Output(0)
+	xq, xp, err := q.quantized(x, n)
+	if err != nil {
+		return err
+	}
+	yp, _ := q.params(out)
+	nn := q.g.NewNode("QLinearGlobalAveragePool", "com.microsoft", n.Name, []*ir.Value{xq, q.scaleOf(x.Name, xp), q.zeroOf(x.Name, xp),
+		q.scaleOf(out.Name, yp), q.zeroOf(out.Name, yp)}, 1, n)
+	nn.Attrs = append(nn.Attrs, ir.IntAttr("channels_last", 0))
+	nn.Outputs[0].Type, nn.Outputs[0].Shape = yp.Type, out.Shape
+	if err := q.publish(out, nn.Outputs[0], yp, n); err != nil {
+		return err
+	}
+	detach(q.g, n)
+	q.st["QLinearGlobalAveragePool"]++
+	return nil
+}
