@@ -78,22 +78,7 @@ func backendCase(t *testing.T, dir string, constInputs bool, st *backendStats) {
 		declared[o.GetName()] = proto.Clone(o).(*onnxpb.ValueInfoProto)
 	}
 	if constInputs && len(sets) > 0 {
-		g := mp.GetGraph()
-		var keep []*onnxpb.ValueInfoProto
-		for i, in := range g.GetInput() {
-			tp, err := readTensor(filepath.Join(sets[0], fmt.Sprintf("input_%d.pb", i)))
-			if err != nil {
-				keep = append(keep, in) // optional input without data
-				continue
-			}
-			tp.Name = proto.String(in.GetName())
-			// Old test data stores BFLOAT16 inputs as UINT16.
-			if dt := in.GetType().GetTensorType().GetElemType(); dt != 0 && tensor.Bits(tensor.DataType(dt)) == tensor.Bits(tensor.DataType(tp.GetDataType())) {
-				tp.DataType = proto.Int32(dt)
-			}
-			g.Initializer = append(g.Initializer, tp)
-		}
-		g.Input = keep
+		inputsAsInitializers(mp, sets[0])
 	}
 	m, err := ir.FromProto(mp)
 	if err != nil {
@@ -203,4 +188,25 @@ func readTensor(path string) (*onnxpb.TensorProto, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return tp, nil
+}
+
+// inputsAsInitializers turns the graph inputs that have data in the test
+// data set folder into initializers holding that data.
+func inputsAsInitializers(mp *onnxpb.ModelProto, set string) {
+	g := mp.GetGraph()
+	var keep []*onnxpb.ValueInfoProto
+	for i, in := range g.GetInput() {
+		tp, err := readTensor(filepath.Join(set, fmt.Sprintf("input_%d.pb", i)))
+		if err != nil {
+			keep = append(keep, in) // optional input without data
+			continue
+		}
+		tp.Name = proto.String(in.GetName())
+		// Old test data stores BFLOAT16 inputs as UINT16.
+		if dt := in.GetType().GetTensorType().GetElemType(); dt != 0 && tensor.Bits(tensor.DataType(dt)) == tensor.Bits(tensor.DataType(tp.GetDataType())) {
+			tp.DataType = proto.Int32(dt)
+		}
+		g.Initializer = append(g.Initializer, tp)
+	}
+	g.Input = keep
 }

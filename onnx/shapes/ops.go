@@ -766,14 +766,17 @@ func sliceLen(d, start, end, step int64) int64 {
 		if end <= start {
 			return 0
 		}
-		return (end - start + step - 1) / step
+		return (end-start-1)/step + 1
 	}
 	start = min(max(start, 0), d-1)
 	end = min(max(end, -1), d-1)
 	if start <= end {
 		return 0
 	}
-	return (start - end + (-step) - 1) / (-step)
+	if step == math.MinInt64 {
+		return 1
+	}
+	return (start-end-1)/(-step) + 1
 }
 
 // sliceFirst is the first index Slice selects (for constant propagation).
