@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/onnx-prom/onnx-prom/onnx"
+	"github.com/onnx-prom/onnx-prom/onnx/inspect"
 	"github.com/onnx-prom/onnx-prom/onnx/ir"
 	"github.com/onnx-prom/onnx-prom/onnx/onnxpb"
 	"github.com/onnx-prom/onnx-prom/onnx/tensor"
@@ -170,18 +171,11 @@ func (r *Report) recordFloat(s *State) error {
 		dims, _ := w.Shape.Ints()
 		params, _ := tensor.NumElements(dims)
 		l := LayerReport{Name: n.Name, OpType: n.OpType, Bits: 32, Params: params, MACs: layerMACs(n)}
-		switch ClassifyConv(n) {
-		case Pointwise:
-			l.Kind = "pointwise"
-			r.Totals.PointwiseConvs++
-		case SqueezeExcite:
-			l.Kind = "squeeze-excite"
-		case Depthwise:
-			l.Kind = "depthwise"
-		default:
-			l.Kind = "conv"
-			if n.OpType != "Conv" {
-				l.Kind = "matmul"
+		l.Kind = "matmul"
+		if info, ok := inspect.Classify(n); ok {
+			l.Kind = info.Kind.String()
+			if info.Kind == inspect.Pointwise {
+				r.Totals.PointwiseConvs++
 			}
 		}
 		if tw := ternary[n]; tw != nil {

@@ -310,6 +310,14 @@ func (q *quantizer) publish(out, qOut *ir.Value, p QParams, at *ir.Node) error {
 	if !needFloat {
 		return nil
 	}
+	if p := out.Producer; p != nil { // the node being replaced gives it up
+		for i, o := range p.Outputs {
+			if o == out {
+				p.Outputs[i] = nil
+			}
+		}
+		out.Producer = nil
+	}
 	_, err := q.g.AddNode("DequantizeLinear", "", out.Name+"_dequantize",
 		[]*ir.Value{qOut, q.scaleOf(out.Name, p), q.zeroOf(out.Name, p)}, []*ir.Value{out}, at)
 	q.st["DequantizeLinear"]++

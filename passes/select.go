@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/onnx-prom/onnx-prom/onnx/inspect"
 	"github.com/onnx-prom/onnx-prom/onnx/ir"
 	"github.com/onnx-prom/onnx-prom/onnx/shapes"
 	"github.com/onnx-prom/onnx-prom/onnx/tensor"
@@ -41,142 +42,21 @@ var SelectPointwise = &Pass{
 	Run:      runSelect,
 }
 
-// ConvKind classifies a Conv node.
-type ConvKind int
-
-const (
-	OtherConv ConvKind = iota
-	// Pointwise is a 1x1, group-1 conv on a spatial tensor.
-	Pointwise
-	// SqueezeExcite is a 1x1 conv on a pooled (1x1 spatial) tensor.
-	SqueezeExcite
-	// Depthwise is a conv with group == input channels == output channels > 1.
-	Depthwise
-)
-
-// ClassifyConv tells depthwise, pointwise and squeeze-excite convs apart.
-// It needs constant weights and, to tell squeeze-excite convs, the input's
-// spatial shape (from shape inference) or a pooling producer.
-func ClassifyConv(n *ir.Node) ConvKind {
-	if n.Domain != "" || n.OpType != "Conv" {
-		return OtherConv
-	}
-	w := n.Input(1)
-	if w == nil || len(w.Shape) < 3 {
-		return OtherConv
-	}
-	group, err := n.AttrInt("group", 1)
-	if err != nil {
-		return OtherConv
-	}
-	dims, ok := w.Shape.Ints()
-	if !ok {
-		return OtherConv
-	}
-	if group > 1 && dims[1] == 1 && dims[0] == group {
-		return Depthwise
-	}
-	for _, k := range dims[2:] {
-		if k != 1 {
-			return OtherConv
-		}
-	}
-	if group != 1 {
-		return OtherConv
-	}
-	if pooled(n.Input(0)) {
-		return SqueezeExcite
-	}
-	return Pointwise
-}
-
-// pooled reports whether x has spatial size 1 or comes from a global pool.
-func pooled(x *ir.Value) bool {
-	if x.Shape != nil && len(x.Shape) > 2 {
-		all1 := true
-		for _, d := range x.Shape[2:] {
-			if !d.Known() || d.Value != 1 {
-				all1 = false
-			}
-		}
-		if all1 {
-			return true
-		}
-	}
-	for p := x.Producer; p != nil; {
-		switch p.OpType {
-		case "GlobalAveragePool", "GlobalMaxPool", "ReduceMean", "ReduceMax":
-			return true
-		}
-		if !passThrough(p) {
-			return false
-		}
-		p = p.Input(0).Producer
-	}
-	return false
-}
-
-// passThrough reports whether n may sit between a depthwise and a
-// pointwise conv in a depthwise-separable block: normalization, an
-// activation, or a scalar Mul/Add/Sub/Div (which also spells HardSwish as
-// x * Clip(x + 3, 0, 6) / 6).
-func passThrough(n *ir.Node) bool {
-	if n.Domain != "" {
-		return false
-	}
-	switch n.OpType {
-	case "BatchNormalization", "Relu", "Clip", "HardSwish", "HardSigmoid", "Sigmoid", "LeakyRelu", "PRelu", "Identity":
-		return true
-	case "Mul", "Add", "Sub", "Div":
-		for _, in := range n.Inputs[1:] {
-			if in != nil && in.IsConst() && in.Shape != nil {
-				if sz, ok := in.Shape.Ints(); ok {
-					if cnt, _ := tensor.NumElements(sz); cnt == 1 {
-						return true
-					}
-				}
-			}
-		}
-		// x * f(x): HardSwish or SiLU spelled out; the other operand derives
-		// from the same tensor.
-		return len(n.Inputs) == 2 && n.Inputs[0] != nil && n.Inputs[1] != nil
-	}
-	return false
-}
-
 // adjacentToDepthwise reports whether conv reads from, or feeds, a
-// depthwise conv through pass-through ops only.
-func adjacentToDepthwise(conv *ir.Node) bool {
-	for p := conv.Input(0).Producer; p != nil; p = p.Input(0).Producer {
-		if ClassifyConv(p) == Depthwise {
+// depthwise conv in a depthwise-separable chain (onnx/inspect's matcher:
+// normalization, activations and scalar ops may sit in between).
+func adjacentToDepthwise(conv *ir.Node, chains, expansions []inspect.Chain) bool {
+	for _, c := range chains {
+		if c.To == conv {
 			return true
 		}
-		if !passThrough(p) {
-			break
+	}
+	for _, c := range expansions {
+		if c.From == conv {
+			return true
 		}
 	}
-	seen := map[*ir.Node]bool{}
-	var forward func(v *ir.Value, depth int) bool
-	forward = func(v *ir.Value, depth int) bool {
-		if depth > 8 {
-			return false
-		}
-		for _, u := range v.Uses() {
-			n := u.Node
-			if seen[n] {
-				continue
-			}
-			seen[n] = true
-			if ClassifyConv(n) == Depthwise {
-				return true
-			}
-			if passThrough(n) && n.Output(0) != nil && forward(n.Output(0), depth+1) {
-				return true
-			}
-		}
-		return false
-	}
-	return forward(conv.Output(0), 0)
+	return false
 }
 
 func runSelect(s *State) (Result, error) {
@@ -184,24 +64,29 @@ func runSelect(s *State) (Result, error) {
 	include, exclude := nameSet(c.Include), nameSet(c.Exclude)
 	var chosen []*ir.Node
 	st := map[string]int{}
-	for _, n := range s.Model.Graph.Nodes() {
-		kind := ClassifyConv(n)
-		switch kind {
-		case Pointwise:
+	g := s.Model.Graph
+	chains, expansions := inspect.FindChains(g), inspect.FindExpansions(g)
+	for _, n := range g.Nodes() {
+		if n.Domain != "" || n.OpType != "Conv" {
+			continue
+		}
+		info, _ := inspect.Classify(n)
+		switch info.Kind {
+		case inspect.Pointwise:
 			st["pointwise"]++
-		case SqueezeExcite:
+		case inspect.SqueezeExcite:
 			st["squeeze-excite"]++
-		case Depthwise:
+		case inspect.Depthwise:
 			st["depthwise"]++
 		}
 		w := n.Input(1)
-		eligible := (kind == Pointwise || kind == SqueezeExcite && c.TernarizeSE) && w != nil && w.IsConst()
+		eligible := (info.Kind == inspect.Pointwise || info.Kind == inspect.SqueezeExcite && c.TernarizeSE) && w != nil && w.IsConst()
 		pick := false
 		switch c.Select {
 		case SelectSpatial:
 			pick = eligible
 		case SelectAdjacent:
-			pick = eligible && adjacentToDepthwise(n)
+			pick = eligible && adjacentToDepthwise(n, chains, expansions)
 		}
 		if include[n.Name] {
 			if n.OpType != "Conv" || w == nil || !w.IsConst() {

@@ -20,7 +20,21 @@ import (
 // knownFailures lists backend test cases of supported ops that the
 // interpreter does not pass yet, with the reason. Each entry is counted and
 // printed; an entry that starts passing fails the test so the list stays true.
-var knownFailures = map[string]string{}
+var knownFailures = map[string]string{
+	// Elementwise/shape ops (op_cast.go, op_misc.go).
+	"test_cast_BFLOAT16_to_FLOAT":              "ONNX 1.12 test data stores BFLOAT16 tensors as UINT16 (and truncates where the spec rounds to nearest even)",
+	"test_cast_FLOAT_to_BFLOAT16":              "ONNX 1.12 test data stores BFLOAT16 tensors as UINT16 (and truncates where the spec rounds to nearest even)",
+	"test_castlike_BFLOAT16_to_FLOAT":          "ONNX 1.12 test data stores BFLOAT16 tensors as UINT16 (and truncates where the spec rounds to nearest even)",
+	"test_castlike_BFLOAT16_to_FLOAT_expanded": "ONNX 1.12 test data stores BFLOAT16 tensors as UINT16 (and truncates where the spec rounds to nearest even)",
+	"test_castlike_FLOAT_to_BFLOAT16":          "ONNX 1.12 test data stores BFLOAT16 tensors as UINT16 (and truncates where the spec rounds to nearest even)",
+	"test_castlike_FLOAT_to_BFLOAT16_expanded": "ONNX 1.12 test data stores BFLOAT16 tensors as UINT16 (and truncates where the spec rounds to nearest even)",
+	"test_identity_opt":                        "optional-typed values are not supported",
+	"test_identity_sequence":                   "sequence-typed values are not supported",
+	"test_training_dropout":                    "training-mode Dropout is random; only inference is supported",
+	"test_training_dropout_default":            "training-mode Dropout is random; only inference is supported",
+	"test_training_dropout_default_mask":       "training-mode Dropout is random; only inference is supported",
+	"test_training_dropout_mask":               "training-mode Dropout is random; only inference is supported",
+}
 
 // TestConformance runs every ONNX backend node test case whose ops the
 // interpreter supports and compares with the expected outputs: floats within

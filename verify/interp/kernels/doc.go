@@ -1,0 +1,15 @@
+// Package kernels holds the float32 compute routines behind the
+// interpreter's convolution, matrix product and pooling kernels: a packed,
+// cache-blocked matrix product (GEMM) with an im2col operand for general
+// convolutions, and a multi-tap row routine for depthwise convolutions.
+//
+// Every routine is a plain function of its arguments: nothing here keeps
+// mutable state, so one routine may run in many goroutines at once. The
+// callers hand in the scratch memory the routines need and a function that
+// runs work in parallel.
+//
+// The innermost loops (the GEMM micro-kernel and the tap row kernel) have a
+// portable Go version and, on amd64 CPUs with AVX2 and FMA, an assembly
+// version behind the same signature; the build tag purego selects the
+// portable version everywhere.
+package kernels
