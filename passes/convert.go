@@ -189,7 +189,7 @@ func (r *Report) recordFloat(s *State) error {
 			r.Totals.Ternarized++
 		} else if !s.Config.keepsFloat(n) {
 			l.Bits = 8
-			l.WeightError = int8Error(w)
+			l.WeightError = int8Error(w, s.Config.weightQMax())
 			l.OpType = map[string]string{"Conv": "QLinearConv", "Gemm": "MatMulInteger", "MatMul": "MatMulInteger"}[n.OpType]
 		}
 		r.Totals.Params += params
@@ -232,13 +232,13 @@ func relErr(sqErr, sqNorm float64) float64 {
 }
 
 // int8Error is the relative L2 error of per-channel symmetric int8 weights.
-func int8Error(w *ir.Value) float64 {
+func int8Error(w *ir.Value, qmax float64) float64 {
 	f, shape, err := floatConst(w)
 	if err != nil || len(shape) == 0 {
 		return 0
 	}
 	m := int(shape[0])
-	codes, scales := symmetricWeights(f, m)
+	codes, scales := symmetricWeights(f, m, qmax)
 	per := len(f) / m
 	var e, n float64
 	for i, v := range f {

@@ -61,8 +61,8 @@ func (p QParams) Range() (float32, float32) {
 }
 
 // symmetricWeights quantizes weights [M, ...] per output channel to int8
-// in [-127, 127] with zero point 0; it returns the codes and scales.
-func symmetricWeights(w []float32, m int) ([]int8, []float32) {
+// in [-qmax, qmax] with zero point 0; it returns the codes and scales.
+func symmetricWeights(w []float32, m int, qmax float64) ([]int8, []float32) {
 	per := len(w) / m
 	q := make([]int8, len(w))
 	scales := make([]float32, m)
@@ -72,14 +72,14 @@ func symmetricWeights(w []float32, m int) ([]int8, []float32) {
 		for _, v := range ch {
 			amax = max(amax, math.Abs(float64(v)))
 		}
-		s := amax / 127
+		s := amax / qmax
 		if s == 0 {
 			s = 1
 		}
 		scales[o] = float32(s)
 		for i, v := range ch {
 			x := math.RoundToEven(float64(v) / float64(scales[o]))
-			q[o*per+i] = int8(max(-127, min(127, x)))
+			q[o*per+i] = int8(max(-qmax, min(qmax, x)))
 		}
 	}
 	return q, scales
@@ -97,4 +97,16 @@ func quantizeBias(b []float32, xScale float32, wScale []float32) []int32 {
 		out[m] = int32(max(math.MinInt32, min(math.MaxInt32, q)))
 	}
 	return out
+}
+
+// weightQMax is the largest weight code: 127, or 63 with uint8 activations.
+// ONNX Runtime's x86 kernels without VNNI sum pairs of uint8 × int8
+// products in saturating 16-bit arithmetic, which overflows with full-range
+// weights (255·127·2 > 32767); 7-bit weights keep every pair in range, as
+// ONNX Runtime's own reduce_range option does.
+func (c Config) weightQMax() float64 {
+	if c.Activations == tensor.Uint8 {
+		return 63
+	}
+	return 127
 }

@@ -416,7 +416,7 @@ func (q *quantizer) rewriteConv(n *ir.Node) error {
 			[]*ir.Value{xq, q.scaleOf(x.Name, xp), q.zeroOf(x.Name, xp), wq, ws, q.scaleOf(out.Name, yp), q.zeroOf(out.Name, yp), bq}, 1, n)
 		q.st["TernaryConv"]++
 	} else {
-		codes, scales := symmetricWeights(w, m)
+		codes, scales := symmetricWeights(w, m, q.s.Config.weightQMax())
 		wq, err := q.g.AddConst(wv.Name+"_quantized", &tensor.Tensor{Type: tensor.Int8, Shape: wshape, Data: codes})
 		if err != nil {
 			return err
@@ -530,7 +530,7 @@ func (q *quantizer) rewriteMatMul(n *ir.Node) error {
 			}
 		}
 	}
-	codes, scales := symmetricWeights(rows, cols)
+	codes, scales := symmetricWeights(rows, cols, q.s.Config.weightQMax())
 	kc := make([]int8, len(codes)) // [K, cols] for MatMulInteger
 	for j := 0; j < cols; j++ {
 		for i := 0; i < k; i++ {

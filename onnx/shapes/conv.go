@@ -236,6 +236,19 @@ func opQLinearConv(s *state, n *ir.Node) ([]result, error) {
 	return one(firstType(s.inType(n, 7), s.inType(n, 0)), shape), nil
 }
 
+// ternaryDomain is the domain of onnx-prom's TernaryConv (docs/ternaryconv.md).
+const ternaryDomain = "dev.onnxprom"
+
+// opTernaryConv: inputs x, x_scale, x_zero_point, w (INT2), w_scale,
+// y_scale, y_zero_point, B; the output has y_zero_point's type.
+func opTernaryConv(s *state, n *ir.Node) ([]result, error) {
+	shape, err := convShape(s, n, 0, 3, 7)
+	if err != nil {
+		return nil, err
+	}
+	return one(s.inType(n, 6), shape), nil
+}
+
 func opConvTranspose(s *state, n *ir.Node) ([]result, error) {
 	x, w := s.inShape(n, 0), s.inShape(n, 1)
 	dt := firstType(s.inType(n, 0), s.inType(n, 1))

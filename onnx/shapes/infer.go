@@ -95,6 +95,10 @@ func handlerFor(domain, op string) handler {
 		return onnxOps[op]
 	case "com.microsoft":
 		return msOps[op]
+	case ternaryDomain:
+		if op == "TernaryConv" {
+			return opTernaryConv
+		}
 	}
 	return nil
 }

@@ -1,0 +1,177 @@
+package passes
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/onnx-prom/onnx-prom/onnx"
+	"github.com/onnx-prom/onnx-prom/onnx/onnxpb"
+	"github.com/onnx-prom/onnx-prom/onnx/shapes"
+	"github.com/onnx-prom/onnx-prom/onnx/tensor"
+	"github.com/onnx-prom/onnx-prom/testdata/models"
+	"github.com/onnx-prom/onnx-prom/verify/interp"
+	"github.com/onnx-prom/onnx-prom/verify/ort"
+	"google.golang.org/protobuf/proto"
+)
+
+// exposeInt8 adds every 8-bit node output of a converted model to the
+// graph outputs, so that ONNX Runtime reports the intermediate tensors too.
+func exposeInt8(t testing.TB, mp *onnxpb.ModelProto) (*onnxpb.ModelProto, []string) {
+	t.Helper()
+	m := mustIR(t, mp)
+	if err := shapes.Infer(m); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, n := range m.Graph.Nodes() {
+		switch n.OpType {
+		case "TernaryConv", "QLinearConv", "QuantizeLinear", "QLinearAdd", "QLinearGlobalAveragePool":
+			names = append(names, n.Outputs[0].Name)
+		}
+	}
+	out := proto.Clone(mp).(*onnxpb.ModelProto)
+	for _, name := range names {
+		v := m.Graph.Value(name)
+		out.Graph.Output = append(out.Graph.Output, &onnxpb.ValueInfoProto{Name: proto.String(name),
+			Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{TensorType: &onnxpb.TypeProto_Tensor{ElemType: proto.Int32(int32(v.Type))}}}})
+	}
+	return out, names
+}
+
+// crossCheck runs a converted model in the interpreter and in ONNX Runtime
+// on the same input and compares every 8-bit intermediate tensor (within
+// one step) and the float output.
+func crossCheck(t *testing.T, converted *onnxpb.ModelProto, input *tensor.Tensor) {
+	exposed, int8Names := exposeInt8(t, converted)
+	b, err := onnx.Marshal(exposed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ort.Open(b, ort.Options{})
+	if err != nil {
+		t.Fatalf("ONNX Runtime rejects the converted model: %v", err)
+	}
+	defer s.Close()
+	prog, err := interp.Compile(mustIR(t, exposed), interp.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, err := prog.Run(map[string]*tensor.Tensor{models.InputName: input})
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := s.Run([]ort.Tensor{{Name: models.InputName, Shape: input.Shape, Data: input.Data}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]ort.Tensor{}
+	for i, name := range s.OutputNames() {
+		byName[name] = theirs[i]
+	}
+	var total, exact int
+	var worst int64
+	m8 := map[string]string{}
+	for _, n := range exposed.Graph.Node {
+		if len(n.Output) > 0 {
+			m8[n.Output[0]] = n.GetOpType() + " " + n.GetName()
+		}
+	}
+	for _, name := range int8Names {
+		a, _ := ours[name].Int64s()
+		o := byName[name]
+		bt := &tensor.Tensor{Type: ours[name].Type, Shape: o.Shape, Data: o.Data}
+		bv, err := bt.Int64s()
+		if err != nil || len(a) != len(bv) {
+			t.Fatalf("%s: ORT gave %T %v, we %v", name, o.Data, o.Shape, ours[name].Shape)
+		}
+		first := true
+		for i := range a {
+			d := a[i] - bv[i]
+			if d != 0 && first && testing.Verbose() {
+				t.Logf("first difference in %s (%s) at %d: ours %d, ORT %d", name, m8[name], i, a[i], bv[i])
+				first = false
+			}
+			if d < 0 {
+				d = -d
+			}
+			if d == 0 {
+				exact++
+			}
+			worst = max(worst, d)
+			total++
+		}
+	}
+	want := ours[models.OutputName].Data.([]float32)
+	got := byName[models.OutputName].Data.([]float32)
+	var maxAbs, scale float64
+	for i := range want {
+		maxAbs = max(maxAbs, math.Abs(float64(want[i]-got[i])))
+		scale = max(scale, math.Abs(float64(want[i])))
+	}
+	t.Logf("int8 tensors: %d of %d elements identical (%.4f%%), max difference %d; output max |diff| %.3g (output scale %.3g)",
+		exact, total, 100*float64(exact)/float64(total), worst, maxAbs, scale)
+	if worst > 1 {
+		t.Errorf("an 8-bit tensor differs by %d steps between the interpreter and ONNX Runtime", worst)
+	}
+	if float64(exact) < 0.999*float64(total) {
+		t.Errorf("only %d of %d 8-bit elements identical", exact, total)
+	}
+	if maxAbs > 0.05*scale {
+		t.Errorf("outputs differ by %g at scale %g", maxAbs, scale)
+	}
+}
+
+func TestConvertedModelsMatchORT(t *testing.T) {
+	ort.RequireOrSkip(t)
+	for _, c := range []struct {
+		file, calib string
+		ms          bool
+		acts        tensor.DataType
+	}{
+		{"small.onnx", "small", false, tensor.Int8},
+		{"small_folded.onnx", "small", true, tensor.Int8},
+		{"small_folded.onnx", "small", false, tensor.Uint8},
+		{"tiny.onnx", "tiny", true, tensor.Uint8},
+	} {
+		t.Run(fmt.Sprintf("%s/ms=%v/%s", c.file, c.ms, tensor.Name(c.acts)), func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.MicrosoftOps = c.ms
+			cfg.Activations = c.acts
+			calib := calibFor(t, c.calib)
+			out, _ := convertOrFail(t, loadTestModel(t, c.file), Options{Config: cfg, Calib: calib})
+			in, err := calib.Sample(calib.Len() - 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			crossCheck(t, out, in[models.InputName])
+		})
+	}
+}
+
+func TestConvertedFullMobileNetV2MatchesORT(t *testing.T) {
+	if testing.Short() {
+		t.Skip("full MobileNetV2 in -short mode")
+	}
+	ort.RequireOrSkip(t)
+	cfg := models.Full()
+	mp, err := models.MobileNetV2(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	samples := models.CalibrationSamples(3, 3, 224)
+	calib := sliceCalib{}
+	for _, s := range samples {
+		calib = append(calib, tensor.FromFloat32(s, 1, 3, 224, 224))
+	}
+	out, _ := convertOrFail(t, mp, Options{Calib: calib[:2]})
+	crossCheck(t, out, calib[2])
+}
+
+// sliceCalib is calibration data held in memory.
+type sliceCalib []*tensor.Tensor
+
+func (c sliceCalib) Len() int { return len(c) }
+func (c sliceCalib) Sample(i int) (map[string]*tensor.Tensor, error) {
+	return map[string]*tensor.Tensor{models.InputName: c[i]}, nil
+}
