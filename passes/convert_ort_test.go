@@ -175,3 +175,23 @@ func (c sliceCalib) Len() int { return len(c) }
 func (c sliceCalib) Sample(i int) (map[string]*tensor.Tensor, error) {
 	return map[string]*tensor.Tensor{models.InputName: c[i]}, nil
 }
+
+func TestQDQConvertedModelsMatchORT(t *testing.T) {
+	ort.RequireOrSkip(t)
+	for _, acts := range []tensor.DataType{tensor.Int8, tensor.Uint8} {
+		t.Run(tensor.Name(acts), func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Format = QDQ
+			cfg.Activations = acts
+			calib := calibFor(t, "small")
+			out, _ := convertOrFail(t, loadTestModel(t, "small.onnx"), Options{Config: cfg, Calib: calib})
+			ops := opCounts(out)
+			t.Logf("ops: %v", ops)
+			if ops["QLinearConv"] != 0 || ops["Conv"] != 8 || ops["dev.onnxprom.TernaryConv"] != 14 || ops["Gemm"] != 1 {
+				t.Errorf("QDQ ops %v, want 8 Conv, 14 TernaryConv, 1 Gemm, no QLinearConv", ops)
+			}
+			in, _ := calib.Sample(calib.Len() - 1)
+			crossCheck(t, out, in[models.InputName])
+		})
+	}
+}

@@ -33,6 +33,7 @@ type quantizer struct {
 	planned map[*ir.Node]bool       // nodes rewritten to integer kernels
 	fused   map[*ir.Node]*ir.Node   // conv -> activation folded into its range
 	consts  map[string]*ir.Value    // cache of scale / zero point initializers
+	dq      map[*ir.Value]*ir.Value // 8-bit value -> its DequantizeLinear (QDQ)
 	st      map[string]int
 }
 
@@ -42,7 +43,7 @@ func runQuantize(s *State) (Result, error) {
 	q := &quantizer{
 		s: s, g: s.Model.Graph, dt: s.Config.Activations, ranges: ranges, ternary: ternary,
 		qp: map[*ir.Value]QParams{}, qv: map[*ir.Value]*ir.Value{}, planned: map[*ir.Node]bool{},
-		fused: map[*ir.Node]*ir.Node{}, consts: map[string]*ir.Value{}, st: map[string]int{},
+		fused: map[*ir.Node]*ir.Node{}, consts: map[string]*ir.Value{}, dq: map[*ir.Value]*ir.Value{}, st: map[string]int{},
 	}
 	if err := q.plan(); err != nil {
 		return Result{}, err
@@ -303,7 +304,7 @@ func (q *quantizer) publish(out, qOut *ir.Value, p QParams, at *ir.Node) error {
 	q.qp[out] = p
 	needFloat := out.IsGraphOutput()
 	for _, u := range out.Uses() {
-		if !q.planned[u.Node] || u.Index != 0 && !(u.Node.OpType == "Add" || u.Node.OpType == "Mul") {
+		if !q.readsQuantized(u) {
 			needFloat = true
 		}
 	}
@@ -322,6 +323,17 @@ func (q *quantizer) publish(out, qOut *ir.Value, p QParams, at *ir.Node) error {
 		[]*ir.Value{qOut, q.scaleOf(out.Name, p), q.zeroOf(out.Name, p)}, []*ir.Value{out}, at)
 	q.st["DequantizeLinear"]++
 	return err
+}
+
+// readsQuantized reports whether the use will read the 8-bit twin of the
+// value rather than the float value: in QOperator form every integer
+// kernel does; in QDQ form only TernaryConv (the others read a
+// DequantizeLinear).
+func (q *quantizer) readsQuantized(u ir.Use) bool {
+	if !q.planned[u.Node] || u.Index != 0 && !(u.Node.OpType == "Add" || u.Node.OpType == "Mul") {
+		return false
+	}
+	return q.s.Config.Format == QOperator || q.ternary[u.Node] != nil
 }
 
 // detach takes the outputs away from n so that new nodes can produce them.
@@ -425,11 +437,22 @@ func (q *quantizer) rewriteConv(n *ir.Node) error {
 		wz, _ := q.g.AddConst(wv.Name+"_zero_point", &tensor.Tensor{Type: tensor.Int8, Shape: []int64{int64(m)}, Data: make([]int8, m)})
 		b := quantizeBias(bias, xp.Scale, scales)
 		bq, _ := q.g.AddConst(n.Name+"_bias_int32", &tensor.Tensor{Type: tensor.Int32, Shape: []int64{int64(m)}, Data: b})
-		qn = q.g.NewNode("QLinearConv", "", n.Name,
-			[]*ir.Value{xq, q.scaleOf(x.Name, xp), q.zeroOf(x.Name, xp), wq, ws, wz, q.scaleOf(out.Name, yp), q.zeroOf(out.Name, yp), bq}, 1, n)
-		q.st["QLinearConv"]++
+		if q.s.Config.Format == QDQ {
+			qn, err = q.qdqConv(n, x, xq, xp, wq, ws, wz, bq, out, yp)
+			if err != nil {
+				return err
+			}
+		} else {
+			qn = q.g.NewNode("QLinearConv", "", n.Name,
+				[]*ir.Value{xq, q.scaleOf(x.Name, xp), q.zeroOf(x.Name, xp), wq, ws, wz, q.scaleOf(out.Name, yp), q.zeroOf(out.Name, yp), bq}, 1, n)
+			q.st["QLinearConv"]++
+		}
 	}
-	qn.Attrs = attrs
+	if qn.OpType == "QuantizeLinear" { // QDQ: the attributes go on the Conv
+		qn.Input(0).Producer.Attrs = attrs
+	} else {
+		qn.Attrs = attrs
+	}
 	qn.Outputs[0].Type, qn.Outputs[0].Shape = yp.Type, out.Shape
 	last := n
 	if act := q.fused[n]; act != nil {
@@ -531,6 +554,9 @@ func (q *quantizer) rewriteMatMul(n *ir.Node) error {
 		}
 	}
 	codes, scales := symmetricWeights(rows, cols, q.s.Config.weightQMax())
+	if q.s.Config.Format == QDQ {
+		return q.qdqMatMul(n, a, aq, ap, codes, scales, k, cols, transB == 1)
+	}
 	kc := make([]int8, len(codes)) // [K, cols] for MatMulInteger
 	for j := 0; j < cols; j++ {
 		for i := 0; i < k; i++ {
@@ -643,5 +669,112 @@ func (q *quantizer) rewritePool(n *ir.Node) error {
 	}
 	detach(q.g, n)
 	q.st["QLinearGlobalAveragePool"]++
+	return nil
+}
+
+// dequantized returns a float value computed by DequantizeLinear from the
+// 8-bit twin xq of x: x itself when a DequantizeLinear of xq already
+// produces it.
+func (q *quantizer) dequantized(x, xq *ir.Value, p QParams, at *ir.Node) *ir.Value {
+	if d := x.Producer; d != nil && d.OpType == "DequantizeLinear" && d.Input(0) == xq {
+		return x
+	}
+	if v := q.dq[xq]; v != nil {
+		return v
+	}
+	n := q.g.NewNode("DequantizeLinear", "", x.Name+"_dequantize", []*ir.Value{xq, q.scaleOf(x.Name, p), q.zeroOf(x.Name, p)}, 1, at)
+	n.Outputs[0].Type, n.Outputs[0].Shape = tensor.Float, x.Shape
+	q.dq[xq] = n.Outputs[0]
+	q.st["DequantizeLinear"]++
+	return n.Outputs[0]
+}
+
+// dequantizeConst adds DequantizeLinear(c, scale[, zero point]) along axis
+// for a quantized constant.
+func (q *quantizer) dequantizeConst(c, scale, zero *ir.Value, axis int64, at *ir.Node) *ir.Value {
+	n := q.g.NewNode("DequantizeLinear", "", c.Name+"_dequantize", []*ir.Value{c, scale, zero}, 1, at)
+	n.Attrs = append(n.Attrs, ir.IntAttr("axis", axis))
+	n.Outputs[0].Type, n.Outputs[0].Shape = tensor.Float, c.Shape
+	return n.Outputs[0]
+}
+
+// qdqConv writes a conv in QDQ form: DequantizeLinear of the 8-bit input,
+// weights and bias, the float Conv, and QuantizeLinear of its output. It
+// returns the QuantizeLinear node.
+func (q *quantizer) qdqConv(n *ir.Node, x, xq *ir.Value, xp QParams, wq, ws, wz, bq, out *ir.Value, yp QParams) (*ir.Node, error) {
+	xf := q.dequantized(x, xq, xp, n)
+	wf := q.dequantizeConst(wq, ws, wz, 0, n)
+	bs := make([]float32, ws.Shape[0].Value)
+	wsv, _, err := floatConst(ws)
+	if err != nil {
+		return nil, err
+	}
+	for i := range bs {
+		bs[i] = float32(float64(xp.Scale) * float64(wsv[i]))
+	}
+	bsv, err := q.g.AddConst(n.Name+"_bias_scale", tensor.FromFloat32(bs, int64(len(bs))))
+	if err != nil {
+		return nil, err
+	}
+	bf := q.dequantizeConst(bq, bsv, nil, 0, n)
+	conv := q.g.NewNode("Conv", "", n.Name, []*ir.Value{xf, wf, bf}, 1, n)
+	conv.Outputs[0].Type, conv.Outputs[0].Shape = tensor.Float, out.Shape
+	qn := q.g.NewNode("QuantizeLinear", "", out.Name+"_quantize", []*ir.Value{conv.Outputs[0], q.scaleOf(out.Name, yp), q.zeroOf(out.Name, yp)}, 1, n)
+	q.st["Conv in QDQ"]++
+	return qn, nil
+}
+
+// qdqMatMul writes Gemm or MatMul in QDQ form: DequantizeLinear of the
+// 8-bit input, of the int8 weights (per output column) and of the int32
+// bias, then the float op. codes are laid out [cols, K].
+func (q *quantizer) qdqMatMul(n *ir.Node, a, aq *ir.Value, ap QParams, codes []int8, scales []float32, k, cols int, transB bool) error {
+	out := n.Output(0)
+	af := q.dequantized(a, aq, ap, n)
+	shape := []int64{int64(k), int64(cols)}
+	axis := int64(1)
+	w := make([]int8, len(codes))
+	if transB {
+		shape, axis = []int64{int64(cols), int64(k)}, 0
+		copy(w, codes)
+	} else {
+		for j := 0; j < cols; j++ {
+			for i := 0; i < k; i++ {
+				w[i*cols+j] = codes[j*k+i]
+			}
+		}
+	}
+	bv := n.Input(1)
+	wq, err := q.g.AddConst(bv.Name+"_quantized", &tensor.Tensor{Type: tensor.Int8, Shape: shape, Data: w})
+	if err != nil {
+		return err
+	}
+	ws, _ := q.g.AddConst(bv.Name+"_scale", tensor.FromFloat32(scales, int64(cols)))
+	wz, _ := q.g.AddConst(bv.Name+"_zero_point", &tensor.Tensor{Type: tensor.Int8, Shape: []int64{int64(cols)}, Data: make([]int8, cols)})
+	ins := []*ir.Value{af, q.dequantizeConst(wq, ws, wz, axis, n)}
+	if n.OpType == "Gemm" && n.Input(2) != nil {
+		bias, _, err := floatConst(n.Input(2))
+		if err != nil {
+			return err
+		}
+		full := make([]float32, cols)
+		for i := range full {
+			full[i] = bias[i%len(bias)]
+		}
+		bs := make([]float32, cols)
+		for i := range bs {
+			bs[i] = float32(float64(ap.Scale) * float64(scales[i]))
+		}
+		bi, _ := q.g.AddConst(n.Name+"_bias_int32", &tensor.Tensor{Type: tensor.Int32, Shape: []int64{int64(cols)}, Data: quantizeBias(full, ap.Scale, scales)})
+		bsv, _ := q.g.AddConst(n.Name+"_bias_scale", tensor.FromFloat32(bs, int64(cols)))
+		ins = append(ins, q.dequantizeConst(bi, bsv, nil, 0, n))
+	}
+	attrs := n.Attrs
+	detach(q.g, n)
+	nn, err := q.g.AddNode(n.OpType, "", n.Name, ins, []*ir.Value{out}, nil)
+	if err != nil {
+		return err
+	}
+	nn.Attrs = attrs
+	q.st[n.OpType+" in QDQ"]++
 	return nil
 }
