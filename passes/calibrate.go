@@ -121,6 +121,11 @@ func runCalibrate(s *State) (Result, error) {
 		return Result{}, nil
 	}
 	data := s.Calib
+	if data == nil && len(known) > 0 {
+		// Ranges came from a file or from the input's Q/DQ pairs: without
+		// data, values they do not cover stay in float where they matter.
+		return Result{Stats: map[string]int{"values without range": len(want)}}, nil
+	}
 	if data == nil {
 		var err error
 		if data, err = newSyntheticData(g, syntheticSamples, 1); err != nil {

@@ -14,7 +14,7 @@ import (
 )
 
 // All lists every pass onnx-prom has, in pipeline order.
-var All = []*Pass{Cleanup, FoldBN, InferShapes, UpgradeOpset, SelectPointwise, Ternarize, Calibrate, Quantize, Finalize, Check}
+var All = []*Pass{Cleanup, AbsorbQDQ, FoldBN, InferShapes, UpgradeOpset, SelectPointwise, Ternarize, Calibrate, Quantize, Finalize, Check}
 
 // Default is the conversion pipeline.
 func Default() Pipeline { return Pipeline(All) }

@@ -28,6 +28,8 @@ type quantizer struct {
 	dt      tensor.DataType
 	ranges  Ranges
 	ternary map[*ir.Node]*TernaryWeights
+	// weightScales are int8 weight grids read from the input (absorb-qdq).
+	weightScales map[string][]float32
 	qp      map[*ir.Value]QParams   // parameters of float activations
 	qv      map[*ir.Value]*ir.Value // float value -> its quantized twin
 	planned map[*ir.Node]bool       // nodes rewritten to integer kernels
@@ -40,8 +42,9 @@ type quantizer struct {
 func runQuantize(s *State) (Result, error) {
 	ranges, _ := Fact[Ranges](s, factRanges)
 	ternary, _ := Fact[map[*ir.Node]*TernaryWeights](s, factTernary)
+	weightScales, _ := Fact[map[string][]float32](s, factWeightScales)
 	q := &quantizer{
-		s: s, g: s.Model.Graph, dt: s.Config.Activations, ranges: ranges, ternary: ternary,
+		s: s, g: s.Model.Graph, dt: s.Config.Activations, ranges: ranges, ternary: ternary, weightScales: weightScales,
 		qp: map[*ir.Value]QParams{}, qv: map[*ir.Value]*ir.Value{}, planned: map[*ir.Node]bool{},
 		fused: map[*ir.Node]*ir.Node{}, consts: map[string]*ir.Value{}, dq: map[*ir.Value]*ir.Value{}, st: map[string]int{},
 	}
@@ -429,6 +432,14 @@ func (q *quantizer) rewriteConv(n *ir.Node) error {
 		q.st["TernaryConv"]++
 	} else {
 		codes, scales := symmetricWeights(w, m, q.s.Config.weightQMax())
+		if grid := q.weightScales[wv.Name]; len(grid) == m {
+			// The input said which grid the weights are on (a QAT export):
+			// keep its scales when the weights sit on it exactly.
+			if c, ok := gridCodes(w, grid, q.s.Config.weightQMax()); ok {
+				codes, scales = c, grid
+				q.st["weight grids kept"]++
+			}
+		}
 		wq, err := q.g.AddConst(wv.Name+"_quantized", &tensor.Tensor{Type: tensor.Int8, Shape: wshape, Data: codes})
 		if err != nil {
 			return err
