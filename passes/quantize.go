@@ -30,13 +30,13 @@ type quantizer struct {
 	ternary map[*ir.Node]*TernaryWeights
 	// weightScales are int8 weight grids read from the input (absorb-qdq).
 	weightScales map[string][]float32
-	qp      map[*ir.Value]QParams   // parameters of float activations
-	qv      map[*ir.Value]*ir.Value // float value -> its quantized twin
-	planned map[*ir.Node]bool       // nodes rewritten to integer kernels
-	fused   map[*ir.Node]*ir.Node   // conv -> activation folded into its range
-	consts  map[string]*ir.Value    // cache of scale / zero point initializers
-	dq      map[*ir.Value]*ir.Value // 8-bit value -> its DequantizeLinear (QDQ)
-	st      map[string]int
+	qp           map[*ir.Value]QParams   // parameters of float activations
+	qv           map[*ir.Value]*ir.Value // float value -> its quantized twin
+	planned      map[*ir.Node]bool       // nodes rewritten to integer kernels
+	fused        map[*ir.Node]*ir.Node   // conv -> activation folded into its range
+	consts       map[string]*ir.Value    // cache of scale / zero point initializers
+	dq           map[*ir.Value]*ir.Value // 8-bit value -> its DequantizeLinear (QDQ)
+	st           map[string]int
 }
 
 func runQuantize(s *State) (Result, error) {
