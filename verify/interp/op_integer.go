@@ -82,8 +82,8 @@ func qParseConvAttrs(n *Node) (*qConvAttrs, error) {
 			return nil, n.Errorf("%v", err)
 		}
 	}
-	if a.pads != nil && a.autoPad != "NOTSET" {
-		return nil, n.Errorf("pads and auto_pad %s cannot both be set", a.autoPad)
+	if a.autoPad != "NOTSET" {
+		a.pads = nil // auto_pad decides the padding, as in ONNX Runtime
 	}
 	return a, nil
 }

@@ -12,10 +12,12 @@ package interp
 // outputs match it exactly (verified by ort_crosscheck_test.go):
 //
 //   - QLinearAdd: with ratios rA = sA/sC, rB = sB/sC and the constant
-//     f = zC - (rA*zA + rB*zB), y = fma(a, rA, fma(b, rB, f)) on raw a and b
-//     values, both fused multiply-adds rounding once. When one operand is
-//     constant over the innermost broadcast span, ONNX Runtime folds it into
-//     the constant first (f' = f + s*rS) and makes one fma with the other.
+//     f = zC - fma(rA, zA, rB*zB) (the compiler contracts the C++
+//     rA*zA + rB*zB), y = fma(a, rA, fma(b, rB, f)) on raw a and b values,
+//     each fused multiply-add rounding once. When B is constant over the
+//     innermost broadcast span, ONNX Runtime folds it into the constant
+//     first, y = fma(a, rA, fma(b, rB, f)) all the same; when A is, it swaps
+//     the operands: f = zC - fma(rB, zB, rA*zA), y = fma(b, rB, fma(a, rA, f)).
 //   - QLinearMul: y = float32(float32((a-zA)*(b-zB)) * (sA*sB/sC)) + zC.
 //   - QLinearGlobalAveragePool: requantization of the int32 sum minus
 //     zX*size with the multiplier sX / (sY * float32(size)).
@@ -57,10 +59,6 @@ func qRoundSat(v float32, lo, hi int32) int32 {
 	}
 	return min(max(i, lo), hi)
 }
-
-// Where a span operand is folded into QLinearAdd's constant: the C++ code
-// is Fixed + s*ratio, which the compiler contracts to an FMA.
-const qAddFoldFMA = true
 
 // qAddConst is QLinearAdd's constant part zC - (rA*zA + rB*zB); the
 // compiler contracts rA*zA + rB*zB into fma(rA, zA, rB*zB).
@@ -181,30 +179,24 @@ func runQLinearBinary(c *Ctx, in, out []*tensor.Tensor, add bool) error {
 	res := c.ScratchOf(tensor.Int32, len(ai)).([]int32)
 	mode := qSpanMode(a.Shape, b.Shape, shape)
 	if add {
-		// In the scalar paths ONNX Runtime swaps the operands so that its
-		// kernel's "A" is the span.
+		// When A is constant along the span, ONNX Runtime swaps the
+		// operands so that its kernel's first input is the span. The span
+		// constant is folded into the fixed part with an FMA (the compiler
+		// contracts Fixed + s*ratio), which gives the same value as the
+		// general path's inner FMA.
 		rA, rB := sA/sC, sB/sC
 		fixed := qAddConst(rA, float32(zA), rB, float32(zB), float32(zC))
 		if mode == 1 {
 			fixed = qAddConst(rB, float32(zB), rA, float32(zA), float32(zC))
 		}
-		fold := func(f, v, r float32) float32 {
-			if qAddFoldFMA {
-				return fma32(v, r, f)
-			}
-			return f + float32(v*r)
-		}
 		c.Parallel(len(res), 16384, func(i0, i1 int) {
 			for i := i0; i < i1; i++ {
 				x, z := float32(av[ai[i]]), float32(bv[bi[i]])
 				var v float32
-				switch mode {
-				case 0:
+				if mode == 1 {
+					v = fma32(z, rB, fma32(x, rA, fixed))
+				} else {
 					v = fma32(x, rA, fma32(z, rB, fixed))
-				case 1:
-					v = fma32(z, rB, fold(fixed, x, rA))
-				default:
-					v = fma32(x, rA, fold(fixed, z, rB))
 				}
 				res[i] = qRoundSat(v, lo, hi)
 			}

@@ -468,13 +468,14 @@ func (k *quantizeLinear) Run(c *Ctx, in, out []*tensor.Tensor) error {
 	} else if view.mode != qPerTensor {
 		zps = make([]int32, len(scales))
 	}
-	// The division runs in float32; a FLOAT16 or BFLOAT16 precision (the
-	// precision attribute, else both x and the scale of that type) rounds
-	// the quotient to it before it is rounded to an integer.
+	// The division runs in float32 (FLOAT16 and BFLOAT16 x and scale are
+	// widened exactly), as ONNX Runtime 1.30 does for every input type and
+	// opset. An explicit precision attribute of FLOAT16 or BFLOAT16 (opset
+	// 23+) rounds the quotient to that type before it is rounded to an
+	// integer, as the ONNX specification says; ONNX Runtime 1.30 ignores
+	// the attribute. (The specification also lets a FLOAT16 scale imply
+	// FLOAT16 precision; the interpreter follows ONNX Runtime there.)
 	prec := k.precision
-	if prec == 0 && x.Type == s.Type {
-		prec = s.Type
-	}
 	y, err := c.Alloc(ot, x.Shape...)
 	if err != nil {
 		return err

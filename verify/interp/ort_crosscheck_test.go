@@ -16,6 +16,7 @@ import (
 	"github.com/onnx-prom/onnx-prom/onnx/onnxpb"
 	"github.com/onnx-prom/onnx-prom/onnx/tensor"
 	"github.com/onnx-prom/onnx-prom/verify/ort"
+	"github.com/x448/float16"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -1148,4 +1149,35 @@ func TestORTU8S8Saturation(t *testing.T) {
 	}
 	n, bad, _ := qCompareORT(ours["y"], res[0])
 	t.Logf("uint8 x int8 QLinearConv, weights in [100, 127]: %d of %d outputs differ from ONNX Runtime (its int16 saturation)", bad, n)
+}
+
+// TestORTCrossFloat16 checks QuantizeLinear on FLOAT16 inputs and scales
+// and DequantizeLinear with FLOAT16 scales (through Cast, since FLOAT16
+// cannot cross the ONNX Runtime binding). It needs the Cast kernel.
+func TestORTCrossFloat16(t *testing.T) {
+	ort.RequireOrSkip(t)
+	if !Supported("", "Cast") {
+		t.Skip("the interpreter has no Cast kernel")
+	}
+	r := rand.New(rand.NewPCG(19, 20))
+	var st qCrossStats
+	for _, opset := range []int64{19, 21, 25} {
+		for _, dt := range []tensor.DataType{tensor.Int8, tensor.Uint8} {
+			b := newQM(t, opset)
+			sc := &tensor.Tensor{Type: tensor.Float16, Shape: []int64{4}, Data: []float16.Float16{
+				float16.Fromfloat32(qScale(r, 0.002, 0.006)), float16.Fromfloat32(qScale(r, 0.002, 0.006)),
+				float16.Fromfloat32(qScale(r, 0.002, 0.006)), float16.Fromfloat32(qScale(r, 0.002, 0.006))}}
+			zp := qZPVec(dt, []int{int(qMid(dt)) - 3, int(qMid(dt)), int(qMid(dt)) + 5, int(qMid(dt)) + 1})
+			b.init("s", sc)
+			b.init("z", zp)
+			b.node("Cast", "", []string{b.in("x", qRandFloats(r, -0.5, 0.5, 2, 4, 300))}, []string{"xh"}, qIntAttr("to", int64(tensor.Float16)))
+			b.node("QuantizeLinear", "", []string{"xh", "s", "z"}, []string{"y"})
+			b.node("DequantizeLinear", "", []string{"y", "s", "z"}, []string{"dh"})
+			b.node("Cast", "", []string{"dh"}, []string{"d"}, qIntAttr("to", int64(tensor.Float)))
+			b.out("y", dt)
+			b.out("d", tensor.Float)
+			b.crossCheck(t, &st, fmt.Sprintf("FLOAT16 Q/DQ opset %d %s", opset, tensor.Name(dt)))
+		}
+	}
+	qCrossReport(t, "FLOAT16 Q/DQ", &st)
 }

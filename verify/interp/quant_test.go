@@ -455,12 +455,12 @@ func TestQLinearConvDepthwisePerChannel(t *testing.T) {
 	b.out("y", tensor.Int8)
 	qExpect(t, "depthwise int8", qRun1(t, b), tensor.Int8, []int64{1, 2, 2, 2}, -1, 0, 1, 1, -22, -27, -36, -40)
 
-	// uint8, per-channel weight zero points (which ONNX allows and ONNX
-	// Runtime does not), stride 2 with padding 1: each output sees the
-	// input's corner taps. x = 10 + [[0 1 2] [3 4 5] [6 7 8]] with zp 10,
-	// w - zp = [[0 0] [0 1]] (w zp 5) for c0 and [[1 0] [0 0]] (w zp 3)
-	// for c1, so c0 picks x[2i][2j] (kernel tap (1,1) at input 2i, 2j) and
-	// c1 picks x[2i-1][2j-1] (padding for i or j = 0).
+	// uint8 with per-channel weight zero points (which ONNX allows and
+	// ONNX Runtime does not), stride 2, padding 1. x - zp = [[0 1 2] [3 4 5]
+	// [6 7 8]] in both channels. w - zp is [[0 0] [0 1]] for c0 (zp 5), so
+	// output (i, j) reads input (2i, 2j): 0, 2, 6, 8 (multiplier 1); and
+	// [[1 0] [0 0]] for c1 (zp 3), reading (2i-1, 2j-1): padding except for
+	// (1, 1), which reads 4, times the multiplier 2. Output zero point 100.
 	b = newQM(t, 13)
 	x = qT(tensor.Uint8, []int64{1, 2, 3, 3}, 10, 11, 12, 13, 14, 15, 16, 17, 18, 10, 11, 12, 13, 14, 15, 16, 17, 18)
 	in = []string{b.in("x", x), b.init("xs", qT(tensor.Float, nil, 1)), b.init("xz", qT(tensor.Uint8, nil, 10)),
@@ -469,9 +469,6 @@ func TestQLinearConvDepthwisePerChannel(t *testing.T) {
 		b.init("ys", qT(tensor.Float, nil, 1)), b.init("yz", qT(tensor.Uint8, nil, 100))}
 	b.node("QLinearConv", "", in, []string{"y"}, qIntAttr("group", 2), qIntsAttr("strides", 2, 2), qIntsAttr("pads", 1, 1, 1, 1))
 	b.out("y", tensor.Uint8)
-	// c0 (multiplier 1): taps x[-1+1][-1+1]... output (i,j) reads input
-	// (2i-1+1, 2j-1+1) = (2i, 2j): values 0, 2, 6, 8. c1 (multiplier 2)
-	// reads (2i-1, 2j-1): padding except (1,1) -> 4*2 = 8.
 	qExpect(t, "depthwise uint8 per-channel zp", qRun1(t, b), tensor.Uint8, []int64{1, 2, 2, 2}, 100, 102, 106, 108, 100, 100, 100, 108)
 }
 
