@@ -121,9 +121,9 @@ func runCalibrate(s *State) (Result, error) {
 		return Result{}, nil
 	}
 	data := s.Calib
-	if data == nil && len(known) > 0 {
-		// Ranges came from a file or from the input's Q/DQ pairs: without
-		// data, values they do not cover stay in float where they matter.
+	if data == nil && len(known) > 0 && !needsRange(g, want) {
+		// Ranges came from a file or from the input's Q/DQ pairs and cover
+		// every conv and matmul: no synthetic calibration for the rest.
 		return Result{Stats: map[string]int{"values without range": len(want)}}, nil
 	}
 	if data == nil {
@@ -195,6 +195,23 @@ func runCalibrate(s *State) (Result, error) {
 	}
 	s.SetRanges(ranges)
 	return Result{Changed: len(ranges), Stats: map[string]int{"values": len(ranges), "samples": data.Len()}}, nil
+}
+
+// needsRange reports whether a value in missing is one a Conv, Gemm or
+// MatMul cannot be quantized without: its input, and a conv's output.
+func needsRange(g *ir.Graph, missing map[string]bool) bool {
+	for _, n := range g.Nodes() {
+		switch n.OpType {
+		case "Conv", "Gemm", "MatMul":
+			if x := n.Input(0); x != nil && missing[x.Name] {
+				return true
+			}
+			if y := n.Output(0); n.OpType == "Conv" && y != nil && missing[y.Name] {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 const histBins = 2048

@@ -310,8 +310,27 @@ func float16File(mp *onnxpb.ModelProto) (int64, error) {
 	return int64(len(b)), err
 }
 
-// recordOutput measures the converted model.
+// recordOutput measures the converted model and corrects the layer list
+// to the ops the output holds (a layer without activation ranges stays
+// float).
 func (r *Report) recordOutput(mp *onnxpb.ModelProto) error {
+	opOf := map[string]string{}
+	for _, n := range mp.GetGraph().GetNode() {
+		opOf[n.GetName()] = n.GetOpType()
+	}
+	r.Totals.Ternarized = 0
+	for i := range r.Layers {
+		l := &r.Layers[i]
+		switch op := opOf[l.Name]; op {
+		case "TernaryConv":
+			r.Totals.Ternarized++
+		case "Conv", "Gemm", "MatMul":
+			if l.Bits != 32 {
+				l.OpType, l.Bits, l.WeightError = op, 32, 0
+				l.ExactChannels, l.Channels, l.ZeroShare = 0, 0, 0
+			}
+		}
+	}
 	var bytes int64
 	for _, tp := range mp.GetGraph().GetInitializer() {
 		n, err := tensor.NumElements(tp.GetDims())

@@ -36,6 +36,7 @@ type quantizer struct {
 	fused        map[*ir.Node]*ir.Node   // conv -> activation folded into its range
 	consts       map[string]*ir.Value    // cache of scale / zero point initializers
 	dq           map[*ir.Value]*ir.Value // 8-bit value -> its DequantizeLinear (QDQ)
+	names        map[*ir.Node]string     // original names of rewritten nodes
 	st           map[string]int
 }
 
@@ -46,7 +47,7 @@ func runQuantize(s *State) (Result, error) {
 	q := &quantizer{
 		s: s, g: s.Model.Graph, dt: s.Config.Activations, ranges: ranges, ternary: ternary, weightScales: weightScales,
 		qp: map[*ir.Value]QParams{}, qv: map[*ir.Value]*ir.Value{}, planned: map[*ir.Node]bool{},
-		fused: map[*ir.Node]*ir.Node{}, consts: map[string]*ir.Value{}, dq: map[*ir.Value]*ir.Value{}, st: map[string]int{},
+		fused: map[*ir.Node]*ir.Node{}, consts: map[string]*ir.Value{}, dq: map[*ir.Value]*ir.Value{}, names: map[*ir.Node]string{}, st: map[string]int{},
 	}
 	if err := q.plan(); err != nil {
 		return Result{}, err
@@ -357,6 +358,12 @@ func (q *quantizer) rewrite() error {
 		if !q.planned[n] {
 			continue
 		}
+		// The integer node takes the float node's name (tools pair layers
+		// by name), so the float node gives it up first.
+		q.names[n] = n.Name
+		if n.Name != "" {
+			n.Name += "#float"
+		}
 		var err error
 		switch {
 		case n.OpType == "Conv":
@@ -371,10 +378,19 @@ func (q *quantizer) rewrite() error {
 			err = q.rewritePool(n)
 		}
 		if err != nil {
+			n.Name = q.names[n]
 			return fmt.Errorf("node %s: %w", n.Label(), err)
 		}
 	}
 	return nil
+}
+
+// nameOf is a node's name before the rewrite renamed it.
+func (q *quantizer) nameOf(n *ir.Node) string {
+	if name, ok := q.names[n]; ok {
+		return name
+	}
+	return n.Name
 }
 
 func (q *quantizer) rewriteConv(n *ir.Node) error {
@@ -426,8 +442,8 @@ func (q *quantizer) rewriteConv(n *ir.Node) error {
 		}
 		ws, _ := q.g.AddConst(wv.Name+"_ternary_scale", tensor.FromFloat32(tw.Scale, int64(m)))
 		b := quantizeBias(bias, xp.Scale, tw.Scale)
-		bq, _ := q.g.AddConst(n.Name+"_bias_int32", &tensor.Tensor{Type: tensor.Int32, Shape: []int64{int64(m)}, Data: b})
-		qn = q.g.NewNode("TernaryConv", interp.TernaryDomain, n.Name,
+		bq, _ := q.g.AddConst(q.nameOf(n)+"_bias_int32", &tensor.Tensor{Type: tensor.Int32, Shape: []int64{int64(m)}, Data: b})
+		qn = q.g.NewNode("TernaryConv", interp.TernaryDomain, q.nameOf(n),
 			[]*ir.Value{xq, q.scaleOf(x.Name, xp), q.zeroOf(x.Name, xp), wq, ws, q.scaleOf(out.Name, yp), q.zeroOf(out.Name, yp), bq}, 1, n)
 		q.st["TernaryConv"]++
 	} else {
@@ -447,14 +463,14 @@ func (q *quantizer) rewriteConv(n *ir.Node) error {
 		ws, _ := q.g.AddConst(wv.Name+"_scale", tensor.FromFloat32(scales, int64(m)))
 		wz, _ := q.g.AddConst(wv.Name+"_zero_point", &tensor.Tensor{Type: tensor.Int8, Shape: []int64{int64(m)}, Data: make([]int8, m)})
 		b := quantizeBias(bias, xp.Scale, scales)
-		bq, _ := q.g.AddConst(n.Name+"_bias_int32", &tensor.Tensor{Type: tensor.Int32, Shape: []int64{int64(m)}, Data: b})
+		bq, _ := q.g.AddConst(q.nameOf(n)+"_bias_int32", &tensor.Tensor{Type: tensor.Int32, Shape: []int64{int64(m)}, Data: b})
 		if q.s.Config.Format == QDQ {
 			qn, err = q.qdqConv(n, x, xq, xp, wq, ws, wz, bq, out, yp)
 			if err != nil {
 				return err
 			}
 		} else {
-			qn = q.g.NewNode("QLinearConv", "", n.Name,
+			qn = q.g.NewNode("QLinearConv", "", q.nameOf(n),
 				[]*ir.Value{xq, q.scaleOf(x.Name, xp), q.zeroOf(x.Name, xp), wq, ws, wz, q.scaleOf(out.Name, yp), q.zeroOf(out.Name, yp), bq}, 1, n)
 			q.st["QLinearConv"]++
 		}
@@ -578,7 +594,7 @@ func (q *quantizer) rewriteMatMul(n *ir.Node) error {
 	if err != nil {
 		return err
 	}
-	mm := q.g.NewNode("MatMulInteger", "", n.Name, []*ir.Value{aq, bq, q.zeroOf(a.Name, ap)}, 1, n)
+	mm := q.g.NewNode("MatMulInteger", "", q.nameOf(n), []*ir.Value{aq, bq, q.zeroOf(a.Name, ap)}, 1, n)
 	acc := mm.Outputs[0]
 	acc.Type = tensor.Int32
 	if n.OpType == "Gemm" && n.Input(2) != nil {
@@ -597,22 +613,22 @@ func (q *quantizer) rewriteMatMul(n *ir.Node) error {
 		default:
 			return fmt.Errorf("bias of shape %v does not broadcast to %d columns", bs, cols)
 		}
-		bi, _ := q.g.AddConst(n.Name+"_bias_int32", &tensor.Tensor{Type: tensor.Int32, Shape: []int64{int64(cols)},
+		bi, _ := q.g.AddConst(q.nameOf(n)+"_bias_int32", &tensor.Tensor{Type: tensor.Int32, Shape: []int64{int64(cols)},
 			Data: quantizeBias(full, ap.Scale, scales)})
-		add := q.g.NewNode("Add", "", n.Name+"_bias", []*ir.Value{acc, bi}, 1, n)
+		add := q.g.NewNode("Add", "", q.nameOf(n)+"_bias", []*ir.Value{acc, bi}, 1, n)
 		acc = add.Outputs[0]
 		acc.Type = tensor.Int32
 	}
-	cast := q.g.NewNode("Cast", "", n.Name+"_to_float", []*ir.Value{acc}, 1, n)
+	cast := q.g.NewNode("Cast", "", q.nameOf(n)+"_to_float", []*ir.Value{acc}, 1, n)
 	cast.Attrs = append(cast.Attrs, ir.IntAttr("to", int64(tensor.Float)))
 	cast.Outputs[0].Type = tensor.Float
 	deq := make([]float32, cols)
 	for j := range deq {
 		deq[j] = float32(float64(ap.Scale) * float64(scales[j]))
 	}
-	dv, _ := q.g.AddConst(n.Name+"_output_scale", tensor.FromFloat32(deq, int64(cols)))
+	dv, _ := q.g.AddConst(q.nameOf(n)+"_output_scale", tensor.FromFloat32(deq, int64(cols)))
 	detach(q.g, n)
-	_, err = q.g.AddNode("Mul", "", n.Name+"_rescale", []*ir.Value{cast.Outputs[0], dv}, []*ir.Value{out}, nil)
+	_, err = q.g.AddNode("Mul", "", q.nameOf(n)+"_rescale", []*ir.Value{cast.Outputs[0], dv}, []*ir.Value{out}, nil)
 	q.st["MatMulInteger"]++
 	return err
 }
@@ -626,7 +642,7 @@ func (q *quantizer) rewriteTransparent(n *ir.Node) error {
 		return err
 	}
 	ins := append([]*ir.Value{xq}, n.Inputs[1:]...)
-	nn := q.g.NewNode(n.OpType, "", n.Name, ins, 1, n)
+	nn := q.g.NewNode(n.OpType, "", q.nameOf(n), ins, 1, n)
 	nn.Attrs = n.Attrs
 	nn.Outputs[0].Type, nn.Outputs[0].Shape = xp.Type, out.Shape
 	if len(n.Outputs) > 1 && anyUsed(n.Outputs[1:]) {
@@ -652,7 +668,7 @@ func (q *quantizer) rewriteBinary(n *ir.Node) error {
 		return err
 	}
 	yp, _ := q.params(out)
-	nn := q.g.NewNode("QLinear"+n.OpType, "com.microsoft", n.Name, []*ir.Value{aq, q.scaleOf(a.Name, ap), q.zeroOf(a.Name, ap),
+	nn := q.g.NewNode("QLinear"+n.OpType, "com.microsoft", q.nameOf(n), []*ir.Value{aq, q.scaleOf(a.Name, ap), q.zeroOf(a.Name, ap),
 		bq, q.scaleOf(b.Name, bp), q.zeroOf(b.Name, bp), q.scaleOf(out.Name, yp), q.zeroOf(out.Name, yp)}, 1, n)
 	nn.Outputs[0].Type, nn.Outputs[0].Shape = yp.Type, out.Shape
 	if err := q.publish(out, nn.Outputs[0], yp, n); err != nil {
@@ -671,7 +687,7 @@ func (q *quantizer) rewritePool(n *ir.Node) error {
 		return err
 	}
 	yp, _ := q.params(out)
-	nn := q.g.NewNode("QLinearGlobalAveragePool", "com.microsoft", n.Name, []*ir.Value{xq, q.scaleOf(x.Name, xp), q.zeroOf(x.Name, xp),
+	nn := q.g.NewNode("QLinearGlobalAveragePool", "com.microsoft", q.nameOf(n), []*ir.Value{xq, q.scaleOf(x.Name, xp), q.zeroOf(x.Name, xp),
 		q.scaleOf(out.Name, yp), q.zeroOf(out.Name, yp)}, 1, n)
 	nn.Attrs = append(nn.Attrs, ir.IntAttr("channels_last", 0))
 	nn.Outputs[0].Type, nn.Outputs[0].Shape = yp.Type, out.Shape
@@ -723,12 +739,12 @@ func (q *quantizer) qdqConv(n *ir.Node, x, xq *ir.Value, xp QParams, wq, ws, wz,
 	for i := range bs {
 		bs[i] = float32(float64(xp.Scale) * float64(wsv[i]))
 	}
-	bsv, err := q.g.AddConst(n.Name+"_bias_scale", tensor.FromFloat32(bs, int64(len(bs))))
+	bsv, err := q.g.AddConst(q.nameOf(n)+"_bias_scale", tensor.FromFloat32(bs, int64(len(bs))))
 	if err != nil {
 		return nil, err
 	}
 	bf := q.dequantizeConst(bq, bsv, nil, 0, n)
-	conv := q.g.NewNode("Conv", "", n.Name, []*ir.Value{xf, wf, bf}, 1, n)
+	conv := q.g.NewNode("Conv", "", q.nameOf(n), []*ir.Value{xf, wf, bf}, 1, n)
 	conv.Outputs[0].Type, conv.Outputs[0].Shape = tensor.Float, out.Shape
 	qn := q.g.NewNode("QuantizeLinear", "", out.Name+"_quantize", []*ir.Value{conv.Outputs[0], q.scaleOf(out.Name, yp), q.zeroOf(out.Name, yp)}, 1, n)
 	q.st["Conv in QDQ"]++
@@ -775,13 +791,13 @@ func (q *quantizer) qdqMatMul(n *ir.Node, a, aq *ir.Value, ap QParams, codes []i
 		for i := range bs {
 			bs[i] = float32(float64(ap.Scale) * float64(scales[i]))
 		}
-		bi, _ := q.g.AddConst(n.Name+"_bias_int32", &tensor.Tensor{Type: tensor.Int32, Shape: []int64{int64(cols)}, Data: quantizeBias(full, ap.Scale, scales)})
-		bsv, _ := q.g.AddConst(n.Name+"_bias_scale", tensor.FromFloat32(bs, int64(cols)))
+		bi, _ := q.g.AddConst(q.nameOf(n)+"_bias_int32", &tensor.Tensor{Type: tensor.Int32, Shape: []int64{int64(cols)}, Data: quantizeBias(full, ap.Scale, scales)})
+		bsv, _ := q.g.AddConst(q.nameOf(n)+"_bias_scale", tensor.FromFloat32(bs, int64(cols)))
 		ins = append(ins, q.dequantizeConst(bi, bsv, nil, 0, n))
 	}
 	attrs := n.Attrs
 	detach(q.g, n)
-	nn, err := q.g.AddNode(n.OpType, "", n.Name, ins, []*ir.Value{out}, nil)
+	nn, err := q.g.AddNode(n.OpType, "", q.nameOf(n), ins, []*ir.Value{out}, nil)
 	if err != nil {
 		return err
 	}

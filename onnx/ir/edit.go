@@ -25,6 +25,21 @@ func (g *Graph) FreshName(hint string) string {
 	}
 }
 
+// FreshNodeName returns a node name no node of the graph uses, built from
+// hint (node and value names are separate namespaces in ONNX).
+func (g *Graph) FreshNodeName(hint string) string {
+	if !g.nodeNameTaken(hint) {
+		return hint
+	}
+	for {
+		g.fresh++
+		name := hint + "_" + strconv.Itoa(g.fresh)
+		if !g.nodeNameTaken(name) {
+			return name
+		}
+	}
+}
+
 func (g *Graph) nodeNameTaken(name string) bool {
 	for _, n := range g.nodes {
 		if n.Name == name {
@@ -79,7 +94,7 @@ func (g *Graph) NewNode(opType, domain, name string, inputs []*Value, numOutputs
 	if name == "" {
 		name = opType
 	}
-	n := &Node{Name: g.FreshName(name), OpType: opType, Domain: domain, graph: g}
+	n := &Node{Name: g.FreshNodeName(name), OpType: opType, Domain: domain, graph: g}
 	for i, in := range inputs {
 		n.Inputs = append(n.Inputs, in)
 		if in != nil {
@@ -258,7 +273,7 @@ func (g *Graph) RemoveUnusedInitializers() int {
 func (g *Graph) AddNode(opType, domain, name string, inputs, outputs []*Value, before *Node) (*Node, error) {
 	n := &Node{Name: name, OpType: opType, Domain: domain, graph: g}
 	if name != "" {
-		n.Name = g.FreshName(name)
+		n.Name = g.FreshNodeName(name)
 	}
 	for _, v := range outputs {
 		if v != nil && v.Producer != nil {
