@@ -13,6 +13,8 @@ type Ctx struct {
 	pool    *bufferPool
 	node    *Node
 	scratch []*tensor.Tensor // released when the step ends
+	// maxBytes caps one allocation (Options.MaxTensorBytes; 0: default).
+	maxBytes int64
 }
 
 // Threads is the number of goroutines a kernel may use.
@@ -30,6 +32,9 @@ func (c *Ctx) Alloc(dt tensor.DataType, shape ...int64) (*tensor.Tensor, error) 
 	}
 	if n > maxElements {
 		return nil, c.node.Errorf("output shape %v has %d elements, over the limit of %d", shape, n, int64(maxElements))
+	}
+	if c.maxBytes > 0 && n > c.maxBytes/elemBytes(dt) {
+		return nil, c.node.Errorf("output shape %v of %s takes more than the %d-byte limit: %v", shape, tensor.Name(dt), c.maxBytes, tensor.ErrTooLarge)
 	}
 	t, err := c.pool.get(dt, int(n))
 	if err != nil {
@@ -57,6 +62,10 @@ func (c *Ctx) Scratch(n int) []float32 { return c.ScratchOf(tensor.Float, n).([]
 // ScratchOf is Scratch for any numeric element type; it returns the typed
 // slice ([]int32 for INT32, ...).
 func (c *Ctx) ScratchOf(dt tensor.DataType, n int) any {
+	if c.maxBytes > 0 && int64(n) > c.maxBytes/elemBytes(dt) {
+		// Recovered by the run into an error naming the node.
+		panic(fmt.Sprintf("scratch buffer of %d elements of %s is over the %d-byte limit", n, tensor.Name(dt), c.maxBytes))
+	}
 	t, err := c.pool.get(dt, n)
 	if err != nil {
 		panic(err) // a programming error: dt is not a tensor type

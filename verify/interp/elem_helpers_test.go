@@ -21,10 +21,9 @@ type elemNode struct {
 	outputs int              // default 1
 }
 
-// elemRun builds the model (every present input a graph input, so kernels
-// see run-time tensors), compiles it and runs it once.
-func elemRun(t *testing.T, nd elemNode) ([]*tensor.Tensor, error) {
-	t.Helper()
+// elemModel builds the one-node model: every present input is a graph
+// input, so kernels see run-time tensors. It returns the feeds too.
+func elemModel(nd elemNode) (*onnxpb.ModelProto, map[string]*tensor.Tensor) {
 	if nd.outputs == 0 {
 		nd.outputs = 1
 	}
@@ -51,11 +50,17 @@ func elemRun(t *testing.T, nd elemNode) ([]*tensor.Tensor, error) {
 		g.Output = append(g.Output, &onnxpb.ValueInfoProto{Name: proto.String(name)})
 	}
 	g.Node = []*onnxpb.NodeProto{node}
-	mp := &onnxpb.ModelProto{
+	return &onnxpb.ModelProto{
 		IrVersion:   proto.Int64(10),
 		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(nd.opset)}},
 		Graph:       g,
-	}
+	}, feeds
+}
+
+// elemRun compiles the node's model and runs it once.
+func elemRun(t *testing.T, nd elemNode) ([]*tensor.Tensor, error) {
+	t.Helper()
+	mp, feeds := elemModel(nd)
 	m, err := ir.FromProto(mp)
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +73,7 @@ func elemRun(t *testing.T, nd elemNode) ([]*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	outs := make([]*tensor.Tensor, nd.outputs)
+	outs := make([]*tensor.Tensor, len(mp.GetGraph().GetOutput()))
 	for i := range outs {
 		outs[i] = res[fmt.Sprintf("out%d", i)]
 	}

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/onnx-prom/onnx-prom/onnx/tensor"
@@ -611,5 +612,44 @@ func TestHostileSizes(t *testing.T) {
 	elemFails(t, elemNode{op: "Transpose", attrs: []*elemAttr{elemInts("perm", 0)}, inputs: []*tensor.Tensor{elemF32(elemShape(1, 1), 1)}}, "perm")
 	elemFails(t, elemNode{op: "Where", inputs: []*tensor.Tensor{elemF32(elemShape(1), 1), elemF32(elemShape(1), 1), elemF32(elemShape(1), 1)}}, "BOOL")
 	elemFails(t, elemNode{op: "Pow", inputs: []*tensor.Tensor{elemF32(elemShape(2), 1, 2), elemF32(elemShape(3), 1, 2, 3)}}, "broadcastable")
+	elemFails(t, elemNode{op: "DepthToSpace", attrs: []*elemAttr{elemInt("blocksize", 1<<32)}, inputs: []*tensor.Tensor{elemF32(elemShape(1, 4, 1, 1), 1, 2, 3, 4)}}, "blocksize")
+	// Empty tensors may have enormous other dimensions: kernels must not
+	// loop over or allocate for them.
+	huge := elemF32(elemShape(1<<40, 1<<20, 0))
+	for _, nd := range []elemNode{
+		{op: "Softmax", inputs: []*tensor.Tensor{huge}},
+		{op: "LogSoftmax", opset: 11, attrs: []*elemAttr{elemInt("axis", 2)}, inputs: []*tensor.Tensor{huge}},
+		{op: "CumSum", inputs: []*tensor.Tensor{huge, elemI64(elemShape(), 2)}},
+		{op: "TopK", inputs: []*tensor.Tensor{huge, elemI64(elemShape(1), 0)}},
+		{op: "ArgMax", attrs: []*elemAttr{elemInt("axis", 1)}, inputs: []*tensor.Tensor{huge}},
+		{op: "ReduceSum", opset: 13, inputs: []*tensor.Tensor{huge, elemI64(elemShape(1), 2)}},
+		{op: "ReduceMax", opset: 13, attrs: []*elemAttr{elemInts("axes", 0)}, inputs: []*tensor.Tensor{huge}},
+		{op: "Gather", inputs: []*tensor.Tensor{huge, elemI64(elemShape(2), 0, 1)}},
+		{op: "Pad", inputs: []*tensor.Tensor{huge, elemI64(elemShape(6), 1, 1, 1, 1, 1, 1)}},
+		{op: "Transpose", inputs: []*tensor.Tensor{huge}},
+		{op: "Flatten", inputs: []*tensor.Tensor{huge}},
+		{op: "Concat", attrs: []*elemAttr{elemInt("axis", 2)}, inputs: []*tensor.Tensor{huge, huge}},
+		{op: "Tile", inputs: []*tensor.Tensor{huge, elemI64(elemShape(3), 1, 2, 3)}},
+		{op: "EyeLike", inputs: []*tensor.Tensor{elemF32(elemShape(1<<40, 0))}},
+	} {
+		if _, err := elemRun(t, nd); err != nil && !strings.Contains(err.Error(), "limit") {
+			t.Errorf("%s on an empty %v tensor: %v", nd.op, huge.Shape, err)
+		}
+	}
 	elemFails(t, elemNode{op: "Gelu", opset: 20, attrs: []*elemAttr{elemStr("approximate", "fast")}, inputs: []*tensor.Tensor{elemF32(elemShape(1), 1)}}, "approximate")
+}
+
+func TestEinsum(t *testing.T) {
+	a := &tensor.Tensor{Type: tensor.Double, Shape: elemShape(2, 2, 3), Data: []float64{-4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7}}
+	b := &tensor.Tensor{Type: tensor.Double, Shape: elemShape(3, 2), Data: []float64{0, 0.5, 1, 1.5, 2, 2.5}}
+	// Implicit output with an ellipsis (numpy: '...ij,jk' -> '...ik').
+	got := elemOne(t, elemNode{op: "Einsum", attrs: []*elemAttr{elemStr("equation", "...ij,jk")}, inputs: []*tensor.Tensor{a, b}})
+	elemExpect(t, got, tensor.Double, elemShape(2, 2, 2), []float64{-7, -11.5, 2, 2, 11, 15.5, 20, 29})
+	m := &tensor.Tensor{Type: tensor.Int32, Shape: elemShape(3, 3), Data: []int32{0, 1, 2, 3, 4, 5, 6, 7, 8}}
+	elemExpect(t, elemOne(t, elemNode{op: "Einsum", attrs: []*elemAttr{elemStr("equation", "ii")}, inputs: []*tensor.Tensor{m}}), tensor.Int32, elemShape(), []int32{12})
+	elemExpect(t, elemOne(t, elemNode{op: "Einsum", attrs: []*elemAttr{elemStr("equation", "ij, ij -> i")}, inputs: []*tensor.Tensor{m, m}}), tensor.Int32, elemShape(3), []int32{5, 50, 149})
+	elemExpect(t, elemOne(t, elemNode{op: "Einsum", attrs: []*elemAttr{elemStr("equation", "ba")}, inputs: []*tensor.Tensor{m}}), tensor.Int32, elemShape(3, 3), []int32{0, 3, 6, 1, 4, 7, 2, 5, 8})
+	elemFails(t, elemNode{op: "Einsum", attrs: []*elemAttr{elemStr("equation", "ij,jk->ik")}, inputs: []*tensor.Tensor{m, b}}, "types")
+	elemFails(t, elemNode{op: "Einsum", attrs: []*elemAttr{elemStr("equation", "ij,jk->ik")}, inputs: []*tensor.Tensor{b, b}}, "sizes")
+	elemFails(t, elemNode{op: "Einsum", attrs: []*elemAttr{elemStr("equation", "ij->iz")}, inputs: []*tensor.Tensor{b}}, "no operand")
 }

@@ -12,6 +12,10 @@ import (
 // itself would otherwise never end).
 const maxInlineDepth = 16
 
+// maxInlinedNodes bounds the graph that inlining builds: a function whose
+// body calls another several times grows exponentially with the depth.
+const maxInlinedNodes = 1 << 20
+
 // inlineFunctions replaces calls of model-local functions by their bodies,
 // except where a native kernel exists and the function is not listed in
 // force ("domain/op").
@@ -40,6 +44,9 @@ func inlineFunctions(m *ir.Model, force []string) error {
 			}
 			if err := inlineCall(g, n, f); err != nil {
 				return fmt.Errorf("node %s: inlining function %s: %w", n.Label(), opName(f.GetDomain(), f.GetName()), err)
+			}
+			if g.NumNodes() > maxInlinedNodes {
+				return fmt.Errorf("node %s: inlining function %s: the graph grows past %d nodes", n.Label(), opName(f.GetDomain(), f.GetName()), maxInlinedNodes)
 			}
 			expanded = true
 		}

@@ -285,10 +285,7 @@ func arithRun[T elNum](op arithOp, d, a, b []T, sa, sb int) {
 			}
 		case aPRelu:
 			for i, x := range a {
-				if x < 0 {
-					x *= y
-				}
-				d[i] = x
+				d[i] = max(x, 0) + y*min(x, 0)
 			}
 		default:
 			for i := range d {
@@ -504,10 +501,10 @@ func (intOf[T]) divMod(op arithOp, fmod bool, pl *bcastPlan, dst, a, b any, lo, 
 
 func init() {
 	for name, op := range map[string]arithOp{"Add": aAdd, "Sub": aSub, "Mul": aMul, "Div": aDiv} {
-		Register("", name, buildArith(op))
+		registerElem(name, 2, 2, buildArith(op))
 	}
-	Register("", "PRelu", buildArith(aPRelu))
-	Register("", "Mod", func(n *Node) (Kernel, error) {
+	registerElem("PRelu", 2, 2, buildArith(aPRelu))
+	registerElem("Mod", 2, 2, func(n *Node) (Kernel, error) {
 		f, err := n.AttrInt("fmod", 0)
 		if err != nil {
 			return nil, n.Errorf("%v", err)
@@ -518,12 +515,12 @@ func init() {
 		return buildArith(aMod)(n)
 	})
 	for name, op := range map[string]cmpOp{"Equal": cEq, "Less": cLt, "Greater": cGt, "LessOrEqual": cLe, "GreaterOrEqual": cGe} {
-		Register("", name, buildCompare(op))
+		registerElem(name, 2, 2, buildCompare(op))
 	}
 	for name, op := range map[string]bitOp{"BitwiseAnd": bAnd, "BitwiseOr": bOr, "BitwiseXor": bXor} {
-		Register("", name, buildBitwise(op))
+		registerElem(name, 2, 2, buildBitwise(op))
 	}
-	Register("", "BitShift", func(n *Node) (Kernel, error) {
+	registerElem("BitShift", 2, 2, func(n *Node) (Kernel, error) {
 		dir, err := n.AttrString("direction", "")
 		if err != nil {
 			return nil, n.Errorf("%v", err)
@@ -537,12 +534,12 @@ func init() {
 		return nil, n.Errorf("direction %q: want LEFT or RIGHT", dir)
 	})
 	for name, op := range map[string]bitOp{"And": bAnd, "Or": bOr, "Xor": bXor} {
-		Register("", name, buildLogical(op))
+		registerElem(name, 2, 2, buildLogical(op))
 	}
-	Register("", "Pow", buildPow)
-	Register("", "Where", buildWhere)
+	registerElem("Pow", 2, 2, buildPow)
+	registerElem("Where", 3, 3, buildWhere)
 	for name, op := range map[string]arithOp{"Max": aMax, "Min": aMin, "Sum": aAdd, "Mean": aDiv} {
-		Register("", name, buildVariadic(op))
+		registerElem(name, 1, -1, buildVariadic(op))
 	}
 }
 
@@ -786,22 +783,23 @@ func buildVariadic(op arithOp) Builder {
 				pl.run(c, func(lo, hi int) { k.arith(step, pl, y.Data, y.Data, t.Data, lo, hi) })
 			}
 			if op == aDiv && len(in) > 1 {
-				cnt := make([]float64, 1)
-				cnt[0] = float64(len(in))
-				s := &tensor.Tensor{Type: dt, Shape: []int64{}}
-				s.Data, _ = makeData(dt, 1)
-				k.fromFloat64(s.Data, cnt[0], 1)
+				count, err := makeData(dt, 1)
+				if err != nil {
+					return c.Node().Errorf("%v", err)
+				}
+				k.fromFloat64(count, float64(len(in)), 1)
 				pl, err := planFor(full, full, nil)
 				if err != nil {
 					return c.Node().Errorf("%v", err)
 				}
-				pl.run(c, func(lo, hi int) { k.arith(aDiv, pl, y.Data, y.Data, s.Data, lo, hi) })
+				pl.run(c, func(lo, hi int) { k.arith(aDiv, pl, y.Data, y.Data, count, lo, hi) })
 			}
 			return nil
 		}), nil
 	}
 }
 
+// mustShape drops bcastShape's error: nil matches no shape.
 func mustShape(s []int64, err error) []int64 {
 	if err != nil {
 		return nil

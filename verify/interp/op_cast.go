@@ -176,7 +176,7 @@ func castable(dt tensor.DataType) bool {
 }
 
 func init() {
-	Register("", "Cast", func(n *Node) (Kernel, error) {
+	registerElem("Cast", 1, 1, func(n *Node) (Kernel, error) {
 		to, err := n.AttrInt("to", 0)
 		if err != nil {
 			return nil, n.Errorf("%v", err)
@@ -191,7 +191,7 @@ func init() {
 			return err
 		}), nil
 	})
-	Register("", "CastLike", func(n *Node) (Kernel, error) {
+	registerElem("CastLike", 2, 2, func(n *Node) (Kernel, error) {
 		return KernelFunc(func(c *Ctx, in, out []*tensor.Tensor) error {
 			if !castable(in[1].Type) {
 				return c.Node().Errorf("cast to %s is not supported", tensor.Name(in[1].Type))

@@ -448,7 +448,7 @@ func (k *convKernel) Run(c *Ctx, in, out []*tensor.Tensor) error {
 	if b == nil {
 		bf = nil
 	}
-	if k.depthwise(ch, ws) {
+	if k.depthwise(ch, ws) && convDepthwiseOK(&geo) {
 		convDepthwise(c, &geo, xf, wf, bf, yf, nb, ch, m)
 	} else {
 		packed := k.packed
@@ -477,15 +477,34 @@ func packConvWeightsInto(c *Ctx, w []float32, ws []int64, group int) []float32 {
 	return out
 }
 
+// convDepthwiseGeom is the per-plane geometry of a depthwise conv.
+func convDepthwiseGeom(geo *cnnGeom) kernels.Depthwise2D {
+	if geo.nd == 1 {
+		return kernels.Depthwise2D{H: 1, W: geo.in[0], OH: 1, OW: geo.out[0], KH: 1, KW: geo.k[0], SH: 1, SW: geo.s[0],
+			DH: 1, DW: geo.d[0], PadL: geo.pb[0]}
+	}
+	return kernels.Depthwise2D{H: geo.in[0], W: geo.in[1], OH: geo.out[0], OW: geo.out[1], KH: geo.k[0], KW: geo.k[1],
+		SH: geo.s[0], SW: geo.s[1], DH: geo.d[0], DW: geo.d[1], PadT: geo.pb[0], PadL: geo.pb[1]}
+}
+
+// convDepthwiseOK reports whether the direct depthwise kernel suits geo:
+// its padded copy of a plane must stay small (huge pads or strides go to
+// the GEMM path, which needs no such copy).
+func convDepthwiseOK(geo *cnnGeom) bool {
+	if geo.nd > 2 {
+		return false
+	}
+	d := convDepthwiseGeom(geo)
+	// Compute the padded size in float64 to stay clear of overflow.
+	hp := float64(d.OH-1)*float64(d.SH) + float64(d.KH-1)*float64(d.DH) + float64(d.SH)
+	wp := float64(d.OW-1)*float64(d.SW) + float64(d.KW-1)*float64(d.DW) + float64(d.SW)
+	return hp*wp <= 4*float64(geo.inSize+geo.outSize)+1<<16
+}
+
 // convDepthwise runs a depthwise conv (one input channel per group, m/ch
 // output channels per input channel) plane by plane.
 func convDepthwise(c *Ctx, geo *cnnGeom, x, w, bias, y []float32, nb, ch, m int) {
-	d := kernels.Depthwise2D{H: 1, W: geo.in[0], OH: 1, OW: geo.out[0], KH: 1, KW: geo.k[0], SH: 1, SW: geo.s[0],
-		DH: 1, DW: geo.d[0], PadL: geo.pb[0]}
-	if geo.nd == 2 {
-		d = kernels.Depthwise2D{H: geo.in[0], W: geo.in[1], OH: geo.out[0], OW: geo.out[1], KH: geo.k[0], KW: geo.k[1],
-			SH: geo.s[0], SW: geo.s[1], DH: geo.d[0], DW: geo.d[1], PadT: geo.pb[0], PadL: geo.pb[1]}
-	}
+	d := convDepthwiseGeom(geo)
 	planes := nb * m
 	mult := m / ch
 	inSize, outSize, ksz := geo.inSize, geo.outSize, geo.kSize
@@ -557,24 +576,14 @@ func convGemm(c *Ctx, geo *cnnGeom, x, packed, bias, y []float32, nb, ch, m, gro
 		copy(s.Out, geo.out[:nd])
 		src = s
 	}
-	if bias != nil {
-		planes := nb * m
-		c.Parallel(planes, max(1, (1<<15)/max(1, outSize)), func(lo, hi int) {
-			for q := lo; q < hi; q++ {
-				v := bias[q%m]
-				row := y[q*outSize : (q+1)*outSize]
-				for i := range row {
-					row[i] = v
-				}
-			}
-		})
-	}
 	sz := kernels.PackedASize(mg, kk)
 	g := &kernels.Gemm{M: mg, N: outSize, K: kk, Count: nb * group,
-		A:          func(p int) []float32 { return packed[p%group*sz : (p%group+1)*sz] },
-		B:          src,
-		C:          y,
-		Accumulate: bias != nil,
+		A: func(p int) []float32 { return packed[p%group*sz : (p%group+1)*sz] },
+		B: src,
+		C: y,
+	}
+	if bias != nil {
+		g.Bias = func(p int) []float32 { return bias[p%group*mg : (p%group+1)*mg] }
 	}
 	workers := g.Workers(c.Threads())
 	g.Run(cnnParallel(c), workers, c.Scratch(g.ScratchSize(workers)))

@@ -281,6 +281,9 @@ func (k *convTransposeKernel) Run(c *Ctx, in, out []*tensor.Tensor) error {
 	cg, rows := convTDims(ws, group)
 	sz := kernels.PackedASize(rows, cg)
 	inSize, outSize := geo.inSize, geo.outSize
+	if float64(group)*float64(rows)*float64(inSize) > maxElements {
+		return fmt.Errorf("the column buffer of %d×%d×%d elements is over the limit", group, rows, inSize)
+	}
 	col := c.Scratch(group * rows * inSize)
 	for n := 0; n < nb; n++ {
 		n := n

@@ -440,7 +440,22 @@ func (k *gemmKernel) Run(c *Ctx, in, out []*tensor.Tensor) error {
 		return nil
 	}
 	acc := false
-	if cin != nil && k.beta != 0 {
+	swapped := k.swapped != nil && shapeEq(b.Shape, k.bShape)
+	var rowBias []float32 // beta·C when it is one value per output column
+	if cin != nil && k.beta != 0 && swapped && cm == 1 {
+		cf, err := cnnF32(c, cin)
+		if err != nil {
+			return err
+		}
+		rowBias = c.Scratch(N)
+		for j := range rowBias {
+			if cn == 1 {
+				rowBias[j] = k.beta * cf[0]
+			} else {
+				rowBias[j] = k.beta * cf[j]
+			}
+		}
+	} else if cin != nil && k.beta != 0 {
 		cf, err := cnnF32(c, cin)
 		if err != nil {
 			return err
@@ -465,7 +480,7 @@ func (k *gemmKernel) Run(c *Ctx, in, out []*tensor.Tensor) error {
 		return err
 	}
 	var gm *kernels.Gemm
-	if k.swapped != nil && shapeEq(b.Shape, k.bShape) {
+	if swapped {
 		// Y^T [N × M] = (alpha·op(B))^T · op(A)^T.
 		ldA := K
 		if k.transA {
@@ -477,6 +492,9 @@ func (k *gemmKernel) Run(c *Ctx, in, out []*tensor.Tensor) error {
 			C:          yf,
 			TransC:     true,
 			Accumulate: acc}
+		if rowBias != nil {
+			gm.Bias = func(int) []float32 { return rowBias }
+		}
 	} else {
 		bf, err := cnnF32(c, b)
 		if err != nil {

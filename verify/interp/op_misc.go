@@ -1,23 +1,26 @@
 package interp
 
 import (
+	"fmt"
 	"math"
+	"strings"
 
 	"github.com/onnx-prom/onnx-prom/onnx/tensor"
 )
 
 func init() {
-	Register("", "Identity", buildIdentity)
-	Register("", "Dropout", buildDropout)
-	Register("", "Constant", buildConstant)
-	Register("", "ConstantOfShape", buildConstantOfShape)
-	Register("", "Shape", buildShape)
-	Register("", "Size", buildSize)
-	Register("", "Range", buildRange)
-	Register("", "EyeLike", buildEyeLike)
-	Register("", "OneHot", buildOneHot)
-	Register("", "Trilu", buildTrilu)
-	Register("", "NonZero", buildNonZero)
+	registerElem("Identity", 1, 1, buildIdentity)
+	registerElem("Dropout", 1, 3, buildDropout)
+	registerElem("Constant", 0, 0, buildConstant)
+	registerElem("ConstantOfShape", 1, 1, buildConstantOfShape)
+	registerElem("Shape", 1, 1, buildShape)
+	registerElem("Size", 1, 1, buildSize)
+	registerElem("Range", 3, 3, buildRange)
+	registerElem("EyeLike", 1, 1, buildEyeLike)
+	registerElem("OneHot", 3, 3, buildOneHot)
+	registerElem("Trilu", 1, 2, buildTrilu)
+	registerElem("NonZero", 1, 1, buildNonZero)
+	registerElem("Einsum", 1, -1, buildEinsum)
 }
 
 func buildIdentity(n *Node) (Kernel, error) {
@@ -337,7 +340,7 @@ func buildEyeLike(n *Node) (Kernel, error) {
 		}
 		defer c.pool.put(eye)
 		e := eye.Data.([]float32)
-		for i := range rows {
+		for i := range min(rows, int64(len(e))) {
 			if j := i + k; j >= 0 && j < cols {
 				e[i*cols+j] = 1
 			}
@@ -494,5 +497,223 @@ func buildNonZero(n *Node) (Kernel, error) {
 		}
 		out[0] = y
 		return nil
+	}), nil
+}
+
+// einsumTerm is one side of an Einsum equation: letters, and where the
+// ellipsis sits (-1 when there is none).
+type einsumTerm struct {
+	labels   []int // letter labels 0..51
+	ellipsis int   // position of "..." among the labels
+}
+
+func parseEinsumTerm(s string) (einsumTerm, error) {
+	t := einsumTerm{ellipsis: -1}
+	for i := 0; i < len(s); i++ {
+		switch ch := s[i]; {
+		case ch >= 'a' && ch <= 'z':
+			t.labels = append(t.labels, int(ch-'a')+26)
+		case ch >= 'A' && ch <= 'Z':
+			t.labels = append(t.labels, int(ch-'A'))
+		case ch == '.' && i+2 < len(s) && s[i+1] == '.' && s[i+2] == '.' && t.ellipsis < 0:
+			t.ellipsis = len(t.labels)
+			i += 2
+		default:
+			return t, fmt.Errorf("term %q: unexpected %q", s, ch)
+		}
+	}
+	return t, nil
+}
+
+// expand lists the term's labels for an operand of the given rank,
+// ellipsis dimensions labelled 52+j of the e broadcast dimensions.
+func (t einsumTerm) expand(rank, e int) ([]int, error) {
+	if t.ellipsis < 0 {
+		if rank != len(t.labels) {
+			return nil, fmt.Errorf("%d labels for a rank-%d operand", len(t.labels), rank)
+		}
+		return t.labels, nil
+	}
+	k := rank - len(t.labels)
+	if k < 0 || k > e {
+		return nil, fmt.Errorf("%d labels do not fit a rank-%d operand", len(t.labels), rank)
+	}
+	out := append([]int{}, t.labels[:t.ellipsis]...)
+	for j := e - k; j < e; j++ {
+		out = append(out, 52+j)
+	}
+	return append(out, t.labels[t.ellipsis:]...), nil
+}
+
+func buildEinsum(n *Node) (Kernel, error) {
+	eq, err := n.AttrString("equation", "")
+	if err != nil {
+		return nil, n.Errorf("%v", err)
+	}
+	eq = strings.ReplaceAll(eq, " ", "")
+	lhs, rhs, explicit := strings.Cut(eq, "->")
+	var terms []einsumTerm
+	for _, s := range strings.Split(lhs, ",") {
+		t, err := parseEinsumTerm(s)
+		if err != nil {
+			return nil, n.Errorf("equation %q: %v", eq, err)
+		}
+		terms = append(terms, t)
+	}
+	if len(terms) != len(n.Inputs) {
+		return nil, n.Errorf("equation %q has %d operands, the node %d inputs", eq, len(terms), len(n.Inputs))
+	}
+	var outTerm einsumTerm
+	if explicit {
+		if outTerm, err = parseEinsumTerm(rhs); err != nil {
+			return nil, n.Errorf("equation %q: %v", eq, err)
+		}
+	} else {
+		// Implicit output: the ellipsis, then labels used once, sorted.
+		count := map[int]int{}
+		outTerm.ellipsis = -1
+		for _, t := range terms {
+			for _, l := range t.labels {
+				count[l]++
+			}
+			if t.ellipsis >= 0 {
+				outTerm.ellipsis = 0
+			}
+		}
+		for l := range 52 {
+			if count[l] == 1 {
+				outTerm.labels = append(outTerm.labels, l)
+			}
+		}
+	}
+	return KernelFunc(func(c *Ctx, in, out []*tensor.Tensor) error {
+		e := 0
+		for i, t := range terms {
+			if t.ellipsis >= 0 {
+				e = max(e, len(in[i].Shape)-len(t.labels))
+			}
+		}
+		dims := map[int]int64{}
+		labels := make([][]int, len(in))
+		for i, t := range terms {
+			x := in[i]
+			if x.Type != in[0].Type {
+				return c.Node().Errorf("operands have types %s and %s", tensor.Name(in[0].Type), tensor.Name(x.Type))
+			}
+			ls, err := t.expand(len(x.Shape), e)
+			if err != nil {
+				return c.Node().Errorf("operand %d: %v", i, err)
+			}
+			labels[i] = ls
+			for j, l := range ls {
+				d := x.Shape[j]
+				old, seen := dims[l]
+				switch {
+				case !seen || old == 1 && l >= 52:
+					dims[l] = d
+				case d == old || d == 1 && l >= 52:
+				default:
+					return c.Node().Errorf("label %d has sizes %d and %d", l, old, d)
+				}
+			}
+		}
+		outRank := len(outTerm.labels)
+		if outTerm.ellipsis >= 0 {
+			outRank += e
+		}
+		outLabels, err := outTerm.expand(outRank, e)
+		if err != nil {
+			return c.Node().Errorf("output: %v", err)
+		}
+		all := append([]int{}, outLabels...)
+		inOut := map[int]bool{}
+		for _, l := range outLabels {
+			if _, ok := dims[l]; !ok {
+				return c.Node().Errorf("output label %d appears in no operand", l)
+			}
+			if inOut[l] {
+				return c.Node().Errorf("output label %d is repeated", l)
+			}
+			inOut[l] = true
+		}
+		for l := range 52 + e {
+			if _, ok := dims[l]; ok && !inOut[l] {
+				all = append(all, l)
+			}
+		}
+		shape := make([]int64, len(outLabels))
+		for j, l := range outLabels {
+			shape[j] = dims[l]
+		}
+		sizes := make([]int64, len(all))
+		for j, l := range all {
+			sizes[j] = dims[l]
+		}
+		iters, err := tensor.NumElements(sizes)
+		if err != nil || iters > maxElements {
+			return c.Node().Errorf("contraction over %v is too large", sizes)
+		}
+		// Strides of every label in every operand (summed for repeated
+		// labels: a diagonal) and in the output.
+		pos := map[int]int{}
+		for j, l := range all {
+			pos[l] = j
+		}
+		strides := make([][]int, len(in))
+		vals := make([][]float64, len(in))
+		for i, x := range in {
+			strides[i] = make([]int, len(all))
+			st := rowMajor(x.Shape)
+			for j, l := range labels[i] {
+				if x.Shape[j] != 1 || dims[l] == 1 {
+					strides[i][pos[l]] += st[j]
+				}
+			}
+			if vals[i], err = x.Float64s(); err != nil {
+				return c.Node().Errorf("%v", err)
+			}
+		}
+		ost := rowMajor(shape)
+		outStr := make([]int, len(all))
+		for j := range outLabels {
+			outStr[j] = ost[j]
+		}
+		accT, err := c.Zeros(tensor.Double, shape...)
+		if err != nil {
+			return err
+		}
+		acc := accT.Data.([]float64)
+		idx := make([]int64, len(all))
+		offs := make([]int, len(in))
+		o := 0
+		for it := int64(0); it < iters; it++ {
+			p := 1.0
+			for i, v := range vals {
+				p *= v[offs[i]]
+			}
+			acc[o] += p
+			for j := len(all) - 1; j >= 0; j-- {
+				idx[j]++
+				o += outStr[j]
+				for i := range offs {
+					offs[i] += strides[i][j]
+				}
+				if idx[j] < sizes[j] {
+					break
+				}
+				o -= outStr[j] * int(sizes[j])
+				for i := range offs {
+					offs[i] -= strides[i][j] * int(sizes[j])
+				}
+				idx[j] = 0
+			}
+		}
+		if in[0].Type == tensor.Double {
+			out[0] = accT
+			return nil
+		}
+		out[0], err = castTensor(c, accT, in[0].Type)
+		c.pool.put(accT)
+		return err
 	}), nil
 }

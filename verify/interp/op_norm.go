@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/onnx-prom/onnx-prom/onnx/tensor"
+	"github.com/onnx-prom/onnx-prom/verify/interp/kernels"
 )
 
 // BatchNormalization, InstanceNormalization, LayerNormalization and LRN,
@@ -184,12 +185,7 @@ func (k *batchNormKernel) Run(c *Ctx, in, out []*tensor.Tensor) error {
 		planes := nb * ch
 		c.Parallel(planes, max(1, (1<<15)/max(1, inner)), func(lo, hi int) {
 			for q := lo; q < hi; q++ {
-				av, bv := a[q%ch], b[q%ch]
-				src := xf[q*inner : (q+1)*inner]
-				dst := yf[q*inner : (q+1)*inner]
-				for i, v := range src {
-					dst[i] = v*av + bv
-				}
+				kernels.ScaleShift(yf[q*inner:(q+1)*inner], xf[q*inner:(q+1)*inner], a[q%ch], b[q%ch])
 			}
 		})
 	} else {

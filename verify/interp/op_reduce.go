@@ -194,15 +194,15 @@ func init() {
 		"ReduceProd": rProd, "ReduceL1": rL1, "ReduceL2": rL2, "ReduceLogSum": rLogSum,
 		"ReduceLogSumExp": rLogSumExp, "ReduceSumSquare": rSumSquare,
 	} {
-		Register("", name, buildReduce(op))
+		registerElem(name, 1, 2, buildReduce(op))
 	}
-	Register("", "Softmax", buildSoftmax(smSoftmax))
-	Register("", "LogSoftmax", buildSoftmax(smLog))
-	Register("", "Hardmax", buildSoftmax(smHard))
-	Register("", "ArgMax", buildArg(true))
-	Register("", "ArgMin", buildArg(false))
-	Register("", "TopK", buildTopK)
-	Register("", "CumSum", buildCumSum)
+	registerElem("Softmax", 1, 1, buildSoftmax(smSoftmax))
+	registerElem("LogSoftmax", 1, 1, buildSoftmax(smLog))
+	registerElem("Hardmax", 1, 1, buildSoftmax(smHard))
+	registerElem("ArgMax", 1, 1, buildArg(true))
+	registerElem("ArgMin", 1, 1, buildArg(false))
+	registerElem("TopK", 1, 2, buildTopK)
+	registerElem("CumSum", 2, 2, buildCumSum)
 }
 
 func buildReduce(op reduceOp) Builder {
@@ -428,6 +428,10 @@ func buildSoftmax(kind softmaxKind) Builder {
 			if err != nil {
 				return err
 			}
+			out[0] = y
+			if y.Len() == 0 {
+				return nil
+			}
 			lines := outer * inner
 			grain := max(1, elemGrain/max(r, 1))
 			switch s := x.Data.(type) {
@@ -440,7 +444,6 @@ func buildSoftmax(kind softmaxKind) Builder {
 			default:
 				return typeErr(c, "input", x.Type)
 			}
-			out[0] = y
 			return nil
 		}), nil
 	}
@@ -501,6 +504,10 @@ func buildArg(isMax bool) Builder {
 			y, err := c.Alloc(tensor.Int64, shape...)
 			if err != nil {
 				return err
+			}
+			if y.Len() == 0 {
+				out[0] = y
+				return nil
 			}
 			k.argExt(y.Data.([]int64), x.Data, int(prod(x.Shape[:a])), int(x.Shape[a]), int(prod(x.Shape[a+1:])), isMax, last != 0)
 			out[0] = y
@@ -593,7 +600,9 @@ func buildTopK(n *Node) (Kernel, error) {
 		if err != nil {
 			return err
 		}
-		nk.topK(vals.Data, idx.Data.([]int64), x.Data, int(prod(x.Shape[:a])), int(x.Shape[a]), int(prod(x.Shape[a+1:])), int(kk), largest != 0, sorted != 0)
+		if vals.Len() > 0 {
+			nk.topK(vals.Data, idx.Data.([]int64), x.Data, int(prod(x.Shape[:a])), int(x.Shape[a]), int(prod(x.Shape[a+1:])), int(kk), largest != 0, sorted != 0)
+		}
 		out[0] = vals
 		if len(out) > 1 {
 			out[1] = idx
@@ -653,7 +662,9 @@ func buildCumSum(n *Node) (Kernel, error) {
 		if err != nil {
 			return err
 		}
-		k.cumSum(y.Data, x.Data, int(prod(x.Shape[:a])), int(x.Shape[a]), int(prod(x.Shape[a+1:])), excl != 0, rev != 0)
+		if y.Len() > 0 {
+			k.cumSum(y.Data, x.Data, int(prod(x.Shape[:a])), int(x.Shape[a]), int(prod(x.Shape[a+1:])), excl != 0, rev != 0)
+		}
 		out[0] = y
 		return nil
 	}), nil

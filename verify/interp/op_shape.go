@@ -214,16 +214,26 @@ func rowMajor(shape []int64) []int {
 	return st
 }
 
+// prod multiplies dimensions, saturating at MaxInt64 (an empty tensor may
+// have enormous other dimensions).
 func prod(dims []int64) int64 {
 	p := int64(1)
 	for _, d := range dims {
+		if d == 0 {
+			return 0
+		}
+		if p > math.MaxInt64/max(d, 1) {
+			p = math.MaxInt64
+			continue
+		}
 		p *= d
 	}
 	return p
 }
 
 // axesSource reads axes from an attribute (before opset `since`) or from
-// input i (from then on). has reports whether axes were given at all.
+// input i (from then on): the attribute's axes, or whether the node has
+// the axes input.
 func axesSource(n *Node, since int64, attr string, i int) (attrAxes []int64, fromInput bool, err error) {
 	if n.Opset < since {
 		v, err := n.AttrInts(attr, nil)
@@ -279,25 +289,25 @@ func permutePlan(shape []int64, perm []int) (*bcastPlan, error) {
 }
 
 func init() {
-	Register("", "Reshape", buildReshape)
-	Register("", "Flatten", buildFlatten)
-	Register("", "Squeeze", buildSqueeze)
-	Register("", "Unsqueeze", buildUnsqueeze)
-	Register("", "Transpose", buildTranspose)
-	Register("", "Concat", buildConcat)
-	Register("", "Split", buildSplit)
-	Register("", "Slice", buildSlice)
-	Register("", "Gather", buildGather)
-	Register("", "GatherElements", buildGatherElements)
-	Register("", "GatherND", buildGatherND)
-	Register("", "ScatterElements", buildScatterElements)
-	Register("", "Scatter", buildScatterElements)
-	Register("", "ScatterND", buildScatterND)
-	Register("", "Expand", buildExpand)
-	Register("", "Tile", buildTile)
-	Register("", "Pad", buildPad)
-	Register("", "DepthToSpace", buildDepthToSpace)
-	Register("", "SpaceToDepth", buildSpaceToDepth)
+	registerElem("Reshape", 2, 2, buildReshape)
+	registerElem("Flatten", 1, 1, buildFlatten)
+	registerElem("Squeeze", 1, 2, buildSqueeze)
+	registerElem("Unsqueeze", 1, 2, buildUnsqueeze)
+	registerElem("Transpose", 1, 1, buildTranspose)
+	registerElem("Concat", 1, -1, buildConcat)
+	registerElem("Split", 1, 2, buildSplit)
+	registerElem("Slice", 1, 5, buildSlice)
+	registerElem("Gather", 2, 2, buildGather)
+	registerElem("GatherElements", 2, 2, buildGatherElements)
+	registerElem("GatherND", 2, 2, buildGatherND)
+	registerElem("ScatterElements", 3, 3, buildScatterElements)
+	registerElem("Scatter", 3, 3, buildScatterElements)
+	registerElem("ScatterND", 3, 3, buildScatterND)
+	registerElem("Expand", 2, 2, buildExpand)
+	registerElem("Tile", 2, 2, buildTile)
+	registerElem("Pad", 1, 4, buildPad)
+	registerElem("DepthToSpace", 1, 1, buildDepthToSpace)
+	registerElem("SpaceToDepth", 1, 1, buildSpaceToDepth)
 }
 
 // reshapeTo applies Reshape's rules (0 copies the input dimension unless
@@ -688,6 +698,8 @@ func buildSlice(n *Node) (Kernel, error) {
 		if aStarts == nil || aEnds == nil {
 			return nil, n.Errorf("attributes starts and ends are required")
 		}
+	} else if n.Input(1) == nil || n.Input(2) == nil {
+		return nil, n.Errorf("inputs starts and ends are required")
 	}
 	return KernelFunc(func(c *Ctx, in, out []*tensor.Tensor) error {
 		x := in[0]
@@ -792,6 +804,10 @@ func buildGather(n *Node) (Kernel, error) {
 		if err != nil {
 			return err
 		}
+		out[0] = y
+		if y.Len() == 0 {
+			return nil
+		}
 		offs := make([]int, outer*len(idx))
 		for j, v := range idx {
 			k, err := checkIndex(c, v, dim)
@@ -806,10 +822,7 @@ func buildGather(n *Node) (Kernel, error) {
 		if m == nil {
 			return typeErr(c, "input", x.Type)
 		}
-		if inner > 0 {
-			c.Parallel(len(offs), max(1, elemGrain/inner), func(lo, hi int) { m.gatherRuns(y.Data, x.Data, offs, inner, lo, hi) })
-		}
-		out[0] = y
+		c.Parallel(len(offs), max(1, elemGrain/inner), func(lo, hi int) { m.gatherRuns(y.Data, x.Data, offs, inner, lo, hi) })
 		return nil
 	}), nil
 }
@@ -1236,6 +1249,9 @@ func buildPad(n *Node) (Kernel, error) {
 		shape := make([]int64, r)
 		maps := make([][]int, r)
 		for j, d := range x.Shape {
+			if max(pads[j], -pads[j], pads[r+j], -pads[r+j]) > maxElements {
+				return c.Node().Errorf("pads %v are over the limit of %d elements", pads, int64(maxElements))
+			}
 			shape[j] = d + pads[j] + pads[r+j]
 			if shape[j] < 0 {
 				return c.Node().Errorf("pads %v shrink axis %d below zero", pads, j)
@@ -1251,6 +1267,10 @@ func buildPad(n *Node) (Kernel, error) {
 		if err != nil {
 			return err
 		}
+		out[0] = y
+		if y.Len() == 0 {
+			return nil
+		}
 		for j, d := range x.Shape {
 			maps[j] = make([]int, shape[j])
 			for i := range maps[j] {
@@ -1262,7 +1282,6 @@ func buildPad(n *Node) (Kernel, error) {
 		c.Parallel(rows, max(1, elemGrain/max(inner, 1)), func(lo, hi int) {
 			m.pad(y.Data, x.Data, maps, rowMajor(x.Shape), cvalOf(cval), lo, hi)
 		})
-		out[0] = y
 		return nil
 	}), nil
 }
@@ -1303,7 +1322,7 @@ func cvalOf(data any) any {
 	return nil
 }
 
-// blockMode parses DepthToSpace/SpaceToDepth's blocksize.
+// blockSize parses DepthToSpace/SpaceToDepth's blocksize.
 func blockSize(n *Node) (int64, error) {
 	b, err := n.AttrInt("blocksize", 0)
 	if err != nil {
@@ -1329,8 +1348,8 @@ func buildDepthToSpace(n *Node) (Kernel, error) {
 	}
 	return KernelFunc(func(c *Ctx, in, out []*tensor.Tensor) error {
 		x := in[0]
-		if len(x.Shape) != 4 || x.Shape[1]%(b*b) != 0 {
-			return c.Node().Errorf("input shape %v: want rank 4 with channels divisible by %d", x.Shape, b*b)
+		if len(x.Shape) != 4 || b > x.Shape[1]/b || x.Shape[1]%(b*b) != 0 {
+			return c.Node().Errorf("input shape %v: want rank 4 with channels divisible by blocksize %d squared", x.Shape, b)
 		}
 		N, C, H, W := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
 		view, perm := []int64{N, b, b, C / (b * b), H, W}, []int{0, 3, 4, 1, 5, 2}
@@ -1353,8 +1372,8 @@ func buildSpaceToDepth(n *Node) (Kernel, error) {
 	}
 	return KernelFunc(func(c *Ctx, in, out []*tensor.Tensor) error {
 		x := in[0]
-		if len(x.Shape) != 4 || x.Shape[2]%b != 0 || x.Shape[3]%b != 0 {
-			return c.Node().Errorf("input shape %v: want rank 4 with height and width divisible by %d", x.Shape, b)
+		if len(x.Shape) != 4 || x.Shape[2]%b != 0 || x.Shape[3]%b != 0 || b > math.MaxInt32 {
+			return c.Node().Errorf("input shape %v: want rank 4 with height and width divisible by blocksize %d", x.Shape, b)
 		}
 		N, C, H, W := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
 		pl, err := permutePlan([]int64{N, C, H / b, b, W / b, b}, []int{0, 3, 5, 1, 2, 4})

@@ -55,12 +55,16 @@ type numKernels interface {
 // intOf implements the kernels that only make sense for integers.
 type intOf[T elInt] struct{}
 
+// intKernels is what an integer type offers: numOf's kernels and intOf's.
 type intKernels interface {
+	numKernels
 	bitwise(op bitOp, pl *bcastPlan, dst, a, b any, lo, hi int)
 	bitNot(dst, src any, lo, hi int)
 	divMod(op arithOp, fmod bool, pl *bcastPlan, dst, a, b any, lo, hi int)
 }
 
+// numFor returns the kernels of a numeric element type (FLOAT, DOUBLE and
+// the integers), or nil.
 func numFor(dt tensor.DataType) numKernels {
 	switch dt {
 	case tensor.Float:
@@ -69,7 +73,7 @@ func numFor(dt tensor.DataType) numKernels {
 		return numOf[float64]{}
 	}
 	if k := intFor(dt); k != nil {
-		return k.(numKernels)
+		return k
 	}
 	return nil
 }
@@ -80,10 +84,8 @@ type intKind[T elInt] struct {
 	intOf[T]
 }
 
-func intFor(dt tensor.DataType) interface {
-	intKernels
-	numKernels
-} {
+// intFor returns the kernels of an integer element type, or nil.
+func intFor(dt tensor.DataType) intKernels {
 	switch dt {
 	case tensor.Int8:
 		return intKind[int8]{}
@@ -105,6 +107,7 @@ func intFor(dt tensor.DataType) interface {
 	return nil
 }
 
+// isHalf reports FLOAT16 and BFLOAT16, which kernels compute in float32.
 func isHalf(dt tensor.DataType) bool { return dt == tensor.Float16 || dt == tensor.BFloat16T }
 
 func isFloatType(dt tensor.DataType) bool {
@@ -187,6 +190,26 @@ func viaF32(ti int, k KernelFunc) KernelFunc {
 		}
 		return nil
 	}
+}
+
+// registerElem registers b for op in the default domain after an arity
+// check at compile time: inputs [0, minIn) must be present and at most
+// maxIn given (maxIn < 0: any number, none omitted).
+func registerElem(op string, minIn, maxIn int, b Builder) {
+	Register("", op, func(n *Node) (Kernel, error) {
+		if maxIn >= 0 && len(n.Inputs) > maxIn {
+			return nil, n.Errorf("%d inputs, at most %d allowed", len(n.Inputs), maxIn)
+		}
+		for i := range max(minIn, len(n.Inputs)) {
+			if n.Input(i) == nil && (i < minIn || maxIn < 0) {
+				return nil, n.Errorf("input %d is required", i)
+			}
+		}
+		if len(n.Outputs) == 0 {
+			return nil, n.Errorf("has no outputs")
+		}
+		return b(n)
+	})
 }
 
 // typeErr reports an element type a kernel does not handle.
@@ -273,11 +296,11 @@ func (numOf[T]) unary(op unaryOp, p *unaryParams, dst, src any, lo, hi int) {
 			}
 		}
 	case uRelu:
+		// The builtin max is branch-free (and keeps NaN): on real
+		// activations, whose signs are unpredictable, it is several times
+		// faster than a branch. Likewise below.
 		for i, x := range s {
-			if x < 0 {
-				x = zero
-			}
-			d[i] = x // NaN stays NaN
+			d[i] = max(x, zero)
 		}
 	case uShrink:
 		for i, x := range s {
@@ -308,10 +331,7 @@ func floatUnary[T elNum](op unaryOp, p *unaryParams, d, s []T) {
 	switch op {
 	case uLeakyRelu:
 		for i, x := range s {
-			if x < 0 {
-				x *= alpha
-			}
-			d[i] = x
+			d[i] = max(x, 0) + alpha*min(x, 0)
 		}
 	case uThresholdedRelu:
 		for i, x := range s {
@@ -322,15 +342,16 @@ func floatUnary[T elNum](op unaryOp, p *unaryParams, d, s []T) {
 		}
 	case uHardSigmoid:
 		for i, x := range s {
-			d[i] = min(max(alpha*x+beta, 0), 1)
+			d[i] = unitClamp(alpha*x + beta)
 		}
 	case uHardSwish:
 		for i, x := range s {
-			d[i] = x * min(max(alpha*x+beta, 0), 1)
+			d[i] = x * unitClamp(alpha*x+beta)
 		}
 	case uSigmoid:
+		// Accurate in float64 for every x: e^-x overflows to +Inf, giving 0.
 		for i, x := range s {
-			d[i] = T(sigmoid64(float64(x)))
+			d[i] = T(1 / (1 + math.Exp(-float64(x))))
 		}
 	case uTanh:
 		f(math.Tanh)
@@ -365,10 +386,14 @@ func floatUnary[T elNum](op unaryOp, p *unaryParams, d, s []T) {
 	case uMish:
 		f(func(v float64) float64 { return v * math.Tanh(softplus64(v)) })
 	case uGelu:
-		f(func(v float64) float64 { return 0.5 * v * (1 + math.Erf(v/math.Sqrt2)) })
+		// 0.5·v·(1 + erf(v/√2)), written with erfc so that it does not
+		// cancel for negative v.
+		f(func(v float64) float64 { return 0.5 * v * math.Erfc(-v/math.Sqrt2) })
 	case uGeluTanh:
+		// 0.5·v·(1 + tanh(z)) = v·sigmoid(2z), which does not cancel.
 		f(func(v float64) float64 {
-			return 0.5 * v * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(v+0.044715*v*v*v)))
+			z := math.Sqrt(2/math.Pi) * (v + 0.044715*v*v*v)
+			return v / (1 + math.Exp(-2*z))
 		})
 	case uExp:
 		f(math.Exp)
@@ -413,13 +438,8 @@ func floatUnary[T elNum](op unaryOp, p *unaryParams, d, s []T) {
 	}
 }
 
-func sigmoid64(v float64) float64 {
-	if v >= 0 {
-		return 1 / (1 + math.Exp(-v))
-	}
-	e := math.Exp(v)
-	return e / (1 + e)
-}
+// unitClamp clamps v to [0, 1], leaving NaN alone.
+func unitClamp[T elNum](v T) T { return min(max(v, 0), 1) }
 
 func softplus64(v float64) float64 {
 	if v > 0 {
@@ -520,9 +540,9 @@ func init() {
 		"Mish":       {op: uMish},
 	}
 	for name, d := range defs {
-		Register("", name, buildUnary(d))
+		registerElem(name, 1, 1, buildUnary(d))
 	}
-	Register("", "Gelu", func(n *Node) (Kernel, error) {
+	registerElem("Gelu", 1, 1, func(n *Node) (Kernel, error) {
 		approx, err := n.AttrString("approximate", "none")
 		if err != nil {
 			return nil, n.Errorf("%v", err)
@@ -535,11 +555,11 @@ func init() {
 		}
 		return nil, n.Errorf("approximate %q: want none or tanh", approx)
 	})
-	Register("", "Clip", buildClip)
-	Register("", "Not", buildNot)
-	Register("", "BitwiseNot", buildBitwiseNot)
-	Register("", "IsNaN", buildIsNaN)
-	Register("", "IsInf", buildIsInf)
+	registerElem("Clip", 1, 3, buildClip)
+	registerElem("Not", 1, 1, buildNot)
+	registerElem("BitwiseNot", 1, 1, buildBitwiseNot)
+	registerElem("IsNaN", 1, 1, buildIsNaN)
+	registerElem("IsInf", 1, 1, buildIsInf)
 }
 
 func buildUnary(def unaryDef) Builder {
@@ -585,27 +605,15 @@ func (numOf[T]) clip(dst, src, lo, hi any, from, to int) {
 	switch {
 	case hasL && hasH:
 		for i, x := range s {
-			if x < l {
-				x = l
-			}
-			if x > h {
-				x = h
-			}
-			d[i] = x
+			d[i] = min(max(x, l), h)
 		}
 	case hasL:
 		for i, x := range s {
-			if x < l {
-				x = l
-			}
-			d[i] = x
+			d[i] = max(x, l)
 		}
 	case hasH:
 		for i, x := range s {
-			if x > h {
-				x = h
-			}
-			d[i] = x
+			d[i] = min(x, h)
 		}
 	default:
 		copy(d, s)

@@ -20,6 +20,19 @@ type Options struct {
 	// inline even when a native kernel exists (to run the function body,
 	// e.g. to compare it with the native kernel).
 	InlineFunctions []string
+	// MaxTensorBytes caps every tensor the program decodes (initializers,
+	// constants) or a kernel allocates; 0 means tensor.DefaultMaxBytes
+	// (4 GiB).
+	MaxTensorBytes int64
+	// MaxWork caps the estimated work of one run, in multiply-accumulates
+	// (see NodeWork); 0 means no limit. Compile refuses a model whose
+	// estimate (EstimateWork with InputShapes) is over it, and a run stops
+	// with an error before the node that would take it over the budget.
+	MaxWork int64
+	// InputShapes are the input shapes Compile estimates the work for;
+	// inputs left out count with their declared shape, symbolic
+	// dimensions as 1.
+	InputShapes map[string][]int64
 }
 
 // Program is a compiled model, safe for concurrent use by several goroutines.
@@ -32,6 +45,9 @@ type Program struct {
 	names   []string // slot -> value name
 	threads int
 	states  sync.Pool
+	// maxBytes caps allocations (0: the default); maxWork caps a run's
+	// estimated work (0: none).
+	maxBytes, maxWork int64
 }
 
 type step struct {
@@ -98,7 +114,17 @@ func Compile(m *ir.Model, opts Options) (*Program, error) {
 	if err := g.TopoSort(); err != nil {
 		return nil, err
 	}
-	p := &Program{consts: map[int]*tensor.Tensor{}, threads: opts.Threads}
+	if opts.MaxWork > 0 {
+		total, top, err := EstimateWork(work, opts.InputShapes)
+		if err != nil {
+			return nil, err
+		}
+		if total > opts.MaxWork {
+			return nil, fmt.Errorf("%w: the estimated work of one run, %d multiply-accumulates (most in node %s), is over the budget of %d", ErrWorkBudget, total, top.Label(), opts.MaxWork)
+		}
+	}
+	p := &Program{consts: map[int]*tensor.Tensor{}, threads: opts.Threads, maxBytes: opts.MaxTensorBytes, maxWork: opts.MaxWork}
+	dec := tensor.DecodeOptions{MaxBytes: opts.MaxTensorBytes}
 	if p.threads <= 0 {
 		p.threads = runtime.GOMAXPROCS(0)
 	}
@@ -117,9 +143,9 @@ func Compile(m *ir.Model, opts Options) (*Program, error) {
 		if t, ok := decoded[v]; ok {
 			return t, nil
 		}
-		t, err := v.Tensor()
+		t, err := dec.FromProto(v.Const)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("initializer %q: %w", v.Name, err)
 		}
 		decoded[v] = t
 		return t, nil
@@ -297,7 +323,8 @@ func (p *Program) run(st *runState, inputs map[string]*tensor.Tensor, o RunOptio
 	for s, t := range p.consts {
 		st.slots[s] = t
 	}
-	c := &Ctx{threads: p.threads, pool: st.pool}
+	c := &Ctx{threads: p.threads, pool: st.pool, maxBytes: p.maxBytes}
+	var work int64
 	for i := range p.steps {
 		s := &p.steps[i]
 		st.ins = st.ins[:0]
@@ -306,6 +333,11 @@ func (p *Program) run(st *runState, inputs map[string]*tensor.Tensor, o RunOptio
 				st.ins = append(st.ins, nil)
 			} else {
 				st.ins = append(st.ins, st.slots[k])
+			}
+		}
+		if p.maxWork > 0 {
+			if work, err = p.checkWork(s, st.ins, work); err != nil {
+				return nil, err
 			}
 		}
 		st.outs = st.outs[:0]
@@ -412,4 +444,21 @@ func checkInput(in inputSlot, t *tensor.Tensor) error {
 		}
 	}
 	return nil
+}
+
+// checkWork adds the estimated work of step s on inputs in to done and
+// fails if the total goes over the budget.
+func (p *Program) checkWork(s *step, in []*tensor.Tensor, done int64) (int64, error) {
+	shapes := make([][]int64, len(in))
+	for i, t := range in {
+		if t != nil {
+			shapes[i] = t.Shape
+		}
+	}
+	w, _ := NodeWork(s.node.Node, shapes)
+	total := satAdd(done, w)
+	if total > p.maxWork {
+		return total, fmt.Errorf("node %s: %w: inputs of shapes %v take about %d multiply-accumulates, and the run would need %d, over the budget of %d", s.node.Label(), ErrWorkBudget, shapes, w, total, p.maxWork)
+	}
+	return total, nil
 }

@@ -10,20 +10,29 @@ type Depthwise2D struct {
 	PadT, PadL     int
 }
 
-// layout returns the padded, column-phase-split copy of the input plane
-// that Plane works on: rows of rowLen values, each row holding SW phases
-// of phaseLen values (phase r has the padded columns r, r+SW, r+2·SW, …).
-func (d *Depthwise2D) layout() (rows, rowLen, phaseLen int) {
-	rows = (d.OH-1)*d.SH + (d.KH-1)*d.DH + 1
+// layout describes the padded, polyphase copy of the input plane that
+// Plane works on: the padded plane split into SH×SW phase blocks of
+// phH×phW values, block (r, c) holding the padded rows r, r+SH, … and
+// columns c, c+SW, …. Every tap then reads a contiguous run of a block.
+func (d *Depthwise2D) layout() (phH, phW int) {
+	hp := (d.OH-1)*d.SH + (d.KH-1)*d.DH + 1
 	wp := (d.OW-1)*d.SW + (d.KW-1)*d.DW + 1
-	phaseLen = (wp + d.SW - 1) / d.SW
-	return rows, d.SW * phaseLen, phaseLen
+	return (hp + d.SH - 1) / d.SH, (wp + d.SW - 1) / d.SW
 }
+
+// flat reports whether Plane computes the whole plane in one pass at row
+// stride phW (then compacted), rather than row by row: worth it for narrow
+// planes.
+func (d *Depthwise2D) flat(phW int) bool { return true }
 
 // ScratchSize is the length of the scratch buffer Plane needs.
 func (d *Depthwise2D) ScratchSize() int {
-	rows, rowLen, _ := d.layout()
-	return rows * rowLen
+	phH, phW := d.layout()
+	n := d.SH * d.SW * phH * phW
+	if d.flat(phW) && phW != d.OW {
+		n += (d.OH-1)*phW + d.OW
+	}
+	return n
 }
 
 // Taps is the number of filter taps, the length of the offs buffer Plane
@@ -34,49 +43,82 @@ func (d *Depthwise2D) Taps() int { return d.KH * d.KW }
 // ih = oh·SH - PadT + kh·DH, iw = ow·SW - PadL + kw·DW (zero outside the
 // plane). scratch must hold ScratchSize() values and offs Taps() ints.
 func (d *Depthwise2D) Plane(dst, src, w []float32, bias float32, scratch []float32, offs []int) {
-	rows, rowLen, phaseLen := d.layout()
-	buf := scratch[:rows*rowLen]
-	// Fill the padded plane.
-	for r := 0; r < rows; r++ {
-		line := buf[r*rowLen : (r+1)*rowLen]
-		ih := r - d.PadT
-		if ih < 0 || ih >= d.H {
-			clear(line)
-			continue
-		}
-		in := src[ih*d.W : (ih+1)*d.W]
-		if d.SW == 1 {
-			// Padded column x holds input column x - PadL.
-			lo := min(max(d.PadL, 0), len(line))
-			hi := min(max(d.PadL+d.W, lo), len(line))
-			clear(line[:lo])
-			copy(line[lo:hi], in[lo-d.PadL:])
-			clear(line[hi:])
-			continue
-		}
-		for ph := 0; ph < d.SW; ph++ {
-			seg := line[ph*phaseLen : (ph+1)*phaseLen]
-			iw := ph - d.PadL
-			for i := range seg {
-				var v float32
-				if uint(iw) < uint(len(in)) {
-					v = in[iw]
-				}
-				seg[i] = v
-				iw += d.SW
-			}
-		}
-	}
+	phH, phW := d.layout()
+	block := phH * phW
+	buf := scratch[:d.SH*d.SW*block]
+	d.fill(buf, src, phH, phW)
 	offs = offs[:d.KH*d.KW]
 	for kh := 0; kh < d.KH; kh++ {
+		y := kh * d.DH
 		for kw := 0; kw < d.KW; kw++ {
 			x := kw * d.DW
-			offs[kh*d.KW+kw] = kh*d.DH*rowLen + x%d.SW*phaseLen + x/d.SW
+			offs[kh*d.KW+kw] = (y%d.SH*d.SW+x%d.SW)*block + y/d.SH*phW + x/d.SW
 		}
 	}
 	w = w[:len(offs)]
-	for oh := 0; oh < d.OH; oh++ {
-		Taps(dst[oh*d.OW:(oh+1)*d.OW], buf[oh*d.SH*rowLen:], offs, w, bias)
+	switch {
+	case phW == d.OW:
+		Taps(dst[:d.OH*d.OW], buf, offs, w, bias)
+	case d.flat(phW):
+		tmp := scratch[len(buf) : len(buf)+(d.OH-1)*phW+d.OW]
+		Taps(tmp, buf, offs, w, bias)
+		for oh := 0; oh < d.OH; oh++ {
+			copy(dst[oh*d.OW:(oh+1)*d.OW], tmp[oh*phW:])
+		}
+	default:
+		for oh := 0; oh < d.OH; oh++ {
+			Taps(dst[oh*d.OW:(oh+1)*d.OW], buf[oh*phW:], offs, w, bias)
+		}
+	}
+}
+
+// fill writes the polyphase padded copy of src into buf.
+func (d *Depthwise2D) fill(buf, src []float32, phH, phW int) {
+	block := phH * phW
+	for r := 0; r < d.SH; r++ {
+		for j := 0; j < phH; j++ {
+			ih := j*d.SH + r - d.PadT
+			if ih < 0 || ih >= d.H {
+				for c := 0; c < d.SW; c++ {
+					clear(buf[(r*d.SW+c)*block+j*phW:][:phW])
+				}
+				continue
+			}
+			in := src[ih*d.W : (ih+1)*d.W]
+			if d.SW == 1 {
+				line := buf[r*block+j*phW:][:phW]
+				// Padded column x holds input column x - PadL.
+				lo := min(d.PadL, phW)
+				hi := min(d.PadL+d.W, phW)
+				clear(line[:lo])
+				if hi > lo {
+					copy(line[lo:hi], in)
+				}
+				clear(line[max(hi, lo):])
+				continue
+			}
+			if d.SW == 2 {
+				d.fill2(buf[(r*2)*block+j*phW:][:phW], buf[(r*2+1)*block+j*phW:][:phW], in)
+				continue
+			}
+			for c := 0; c < d.SW; c++ {
+				line := buf[(r*d.SW+c)*block+j*phW:][:phW]
+				// line[i] holds padded column i·SW + c, input column
+				// i·SW + c - PadL.
+				i0 := 0
+				if c < d.PadL {
+					i0 = (d.PadL - c + d.SW - 1) / d.SW
+				}
+				i0 = min(i0, phW)
+				clear(line[:i0])
+				i := i0
+				for iw := i0*d.SW + c - d.PadL; i < phW && iw < len(in); iw += d.SW {
+					line[i] = in[iw]
+					i++
+				}
+				clear(line[i:])
+			}
+		}
 	}
 }
 
@@ -106,4 +148,34 @@ func tapsGeneric(dst, base []float32, offs []int, w []float32, init float32) {
 			dst[i] += wt * v
 		}
 	}
+}
+
+// fill2 is one padded input row for column stride 2: line0 and line1 get
+// the even and odd padded columns (padded column x is input column
+// x - PadL).
+func (d *Depthwise2D) fill2(line0, line1, in []float32) {
+	lines := [2][]float32{line0, line1}
+	// Phase c starts at line index j[c], reading input column
+	// 2·j[c] + c - PadL, which is 0 for one phase and 1 for the other.
+	var j [2]int
+	for c := 0; c < 2; c++ {
+		if c < d.PadL {
+			j[c] = min((d.PadL-c+1)/2, len(lines[c]))
+		}
+		clear(lines[c][:j[c]])
+	}
+	cEven := (d.PadL) & 1 // the phase whose first input column is even
+	cOdd := 1 - cEven
+	ne := max(0, min((len(in)+1)/2, len(lines[cEven])-j[cEven]))
+	no := max(0, min(len(in)/2, len(lines[cOdd])-j[cOdd]))
+	pairs := min(ne, no)
+	deinterleave2(lines[cEven][j[cEven]:], lines[cOdd][j[cOdd]:], in, pairs)
+	for i := pairs; i < ne; i++ {
+		lines[cEven][j[cEven]+i] = in[2*i]
+	}
+	for i := pairs; i < no; i++ {
+		lines[cOdd][j[cOdd]+i] = in[2*i+1]
+	}
+	clear(lines[cEven][j[cEven]+ne:])
+	clear(lines[cOdd][j[cOdd]+no:])
 }

@@ -31,20 +31,36 @@ func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
 func xgetbv() (eax, edx uint32)
 
 //go:noescape
-func micro6x16AVX2(kc int, a, b, c *float32, ldc int, acc bool)
+func micro6x16AVX2(kc int, a, b, c *float32, ldc int, bias *[MR]float32, acc bool)
 
 //go:noescape
 func tapsAVX2(dst *float32, n int, base *float32, offs *int, w *float32, ntaps int, init float32)
 
-func microKernel(kc int, a, b, c []float32, ldc int, acc bool) {
+//go:noescape
+func deinterleave2AVX2(even, odd, src *float32, n int)
+
+// deinterleave2 sets even[i] = src[2i] and odd[i] = src[2i+1] for i < n.
+func deinterleave2(even, odd, src []float32, n int) {
+	even, odd, src = even[:n], odd[:n], src[:2*n]
+	i := 0
+	if HasSIMD && n >= 8 {
+		i = n &^ 7
+		deinterleave2AVX2(&even[0], &odd[0], &src[0], i)
+	}
+	for ; i < n; i++ {
+		even[i], odd[i] = src[2*i], src[2*i+1]
+	}
+}
+
+func microKernel(kc int, a, b, c []float32, ldc int, bias *[MR]float32, acc bool) {
 	if !HasSIMD || kc <= 0 {
-		microKernelGeneric(kc, a, b, c, ldc, acc)
+		microKernelGeneric(kc, a, b, c, ldc, bias, acc)
 		return
 	}
 	_ = a[kc*MR-1]
 	_ = b[kc*NR-1]
 	_ = c[(MR-1)*ldc+NR-1]
-	micro6x16AVX2(kc, &a[0], &b[0], &c[0], ldc, acc)
+	micro6x16AVX2(kc, &a[0], &b[0], &c[0], ldc, bias, acc)
 }
 
 // taps relies on Taps having checked the bounds.
@@ -54,4 +70,17 @@ func taps(dst, base []float32, offs []int, w []float32, init float32) {
 		return
 	}
 	tapsAVX2(&dst[0], len(dst), &base[0], &offs[0], &w[0], len(offs), init)
+}
+
+//go:noescape
+func scaleShiftAVX2(dst, src *float32, n int, a, b float32)
+
+func scaleShift(dst, src []float32, a, b float32) {
+	n := len(src)
+	i := 0
+	if HasSIMD && n >= 32 {
+		i = n &^ 31
+		scaleShiftAVX2(&dst[0], &src[0], i, a, b)
+	}
+	scaleShiftGeneric(dst[i:], src[i:], a, b)
 }

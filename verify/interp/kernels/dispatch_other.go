@@ -5,10 +5,20 @@ package kernels
 // HasSIMD reports whether the assembly routines are in use.
 const HasSIMD = false
 
-func microKernel(kc int, a, b, c []float32, ldc int, acc bool) {
-	microKernelGeneric(kc, a, b, c, ldc, acc)
+func microKernel(kc int, a, b, c []float32, ldc int, bias *[MR]float32, acc bool) {
+	microKernelGeneric(kc, a, b, c, ldc, bias, acc)
 }
 
 func taps(dst, base []float32, offs []int, w []float32, init float32) {
 	tapsGeneric(dst, base, offs, w, init)
 }
+
+// deinterleave2 sets even[i] = src[2i] and odd[i] = src[2i+1] for i < n.
+func deinterleave2(even, odd, src []float32, n int) {
+	even, odd, src = even[:n], odd[:n], src[:2*n]
+	for i := range even {
+		even[i], odd[i] = src[2*i], src[2*i+1]
+	}
+}
+
+func scaleShift(dst, src []float32, a, b float32) { scaleShiftGeneric(dst, src, a, b) }

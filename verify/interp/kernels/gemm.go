@@ -77,6 +77,9 @@ type Gemm struct {
 	TransC  bool
 	// Accumulate adds the products to C instead of overwriting it.
 	Accumulate bool
+	// Bias, when set, returns the M values added to the rows of product
+	// p (once, whatever Accumulate).
+	Bias func(p int) []float32
 }
 
 // workerScratch is what one worker of Gemm.Run needs: a packed block of B
@@ -90,7 +93,7 @@ func (g *Gemm) ScratchSize(workers int) int { return max(1, workers) * workerScr
 // Workers is how many workers are worth starting for g with at most
 // threads: small products run on one.
 func (g *Gemm) Workers(threads int) int {
-	tiles := g.tiles()
+	tiles := g.tiling(threads).tiles(g)
 	flops := int64(g.M) * int64(g.N) * int64(g.K) * int64(g.Count)
 	w := min(threads, tiles)
 	if lim := int(flops / (1 << 16)); w > lim {
@@ -99,8 +102,29 @@ func (g *Gemm) Workers(threads int) int {
 	return max(1, w)
 }
 
-func (g *Gemm) tiles() int {
-	return g.Count * ((g.M + MC - 1) / MC) * ((g.N + NC - 1) / NC)
+// tiling is the size of the C tiles of one run: mc×nc, mt×nt per product.
+type tiling struct{ mc, nc, mt, nt int }
+
+func (t tiling) tiles(g *Gemm) int { return g.Count * t.mt * t.nt }
+
+// tiling picks the tile size: MC×NC, halved (rows first) while there are
+// fewer than four tiles per worker.
+func (g *Gemm) tiling(workers int) tiling {
+	t := tiling{mc: MC, nc: NC}
+	for {
+		t.mt, t.nt = (g.M+t.mc-1)/t.mc, (g.N+t.nc-1)/t.nc
+		if workers <= 1 || t.tiles(g) >= 4*workers {
+			return t
+		}
+		switch {
+		case t.mc > 4*MR && g.M > t.mc/2:
+			t.mc = (t.mc/2 + MR - 1) / MR * MR
+		case t.nc > 4*NR && g.N > t.nc/2:
+			t.nc = (t.nc/2 + NR - 1) / NR * NR
+		default:
+			return t
+		}
+	}
 }
 
 // Run computes the products with the given number of workers (see
@@ -111,19 +135,16 @@ func (g *Gemm) Run(par ParallelFunc, workers int, scratch []float32) {
 		return
 	}
 	if g.K <= 0 {
-		if !g.Accumulate {
-			for p := 0; p < g.Count; p++ {
-				off := g.cOffset(p)
-				clear(g.C[off : off+g.M*g.N])
-			}
-		}
+		g.runEmpty()
 		return
 	}
 	workers = max(1, workers)
-	tiles := g.tiles()
+	tl := g.tiling(workers)
+	tiles := tl.tiles(g)
 	if workers == 1 || tiles == 1 {
+		packed := -1
 		for t := 0; t < tiles; t++ {
-			g.tile(t, scratch[:workerScratch])
+			g.tile(tl, t, scratch[:workerScratch], &packed)
 		}
 		return
 	}
@@ -131,15 +152,41 @@ func (g *Gemm) Run(par ParallelFunc, workers int, scratch []float32) {
 	par(workers, 1, func(lo, hi int) {
 		for w := lo; w < hi; w++ {
 			buf := scratch[w*workerScratch : (w+1)*workerScratch]
+			packed := -1
 			for {
 				t := int(next.Add(1) - 1)
 				if t >= tiles {
 					break
 				}
-				g.tile(t, buf)
+				g.tile(tl, t, buf, &packed)
 			}
 		}
 	})
+}
+
+// runEmpty is Run for K = 0: C gets (or keeps, with Accumulate) zero plus
+// the bias.
+func (g *Gemm) runEmpty() {
+	for p := 0; p < g.Count; p++ {
+		off := g.cOffset(p)
+		c := g.C[off : off+g.M*g.N]
+		if !g.Accumulate {
+			clear(c)
+		}
+		if g.Bias == nil {
+			continue
+		}
+		bias := g.Bias(p)[:g.M]
+		for i, b := range bias {
+			for j := 0; j < g.N; j++ {
+				if g.TransC {
+					c[j*g.M+i] += b
+				} else {
+					c[i*g.N+j] += b
+				}
+			}
+		}
+	}
 }
 
 func (g *Gemm) cOffset(p int) int {
@@ -150,23 +197,37 @@ func (g *Gemm) cOffset(p int) int {
 }
 
 // tile computes task t: product p, rows [i0, i1), columns [j0, j1).
-func (g *Gemm) tile(t int, buf []float32) {
-	mt := (g.M + MC - 1) / MC
-	nt := (g.N + NC - 1) / NC
+// *packed identifies the column block whose B is in buf (-1: none), so
+// that consecutive row tiles of one column block pack B once when K fits
+// one block.
+func (g *Gemm) tile(tl tiling, t int, buf []float32, packed *int) {
+	mt, nt := tl.mt, tl.nt
 	p := t / (mt * nt)
 	r := t % (mt * nt)
 	jt, it := r/mt, r%mt
-	i0, i1 := it*MC, min(g.M, it*MC+MC)
-	j0, j1 := jt*NC, min(g.N, jt*NC+NC)
+	block := p*nt + jt
+	i0, i1 := it*tl.mc, min(g.M, it*tl.mc+tl.mc)
+	j0, j1 := jt*tl.nc, min(g.N, jt*tl.nc+tl.nc)
 	a := g.A(p)
 	c := g.C[g.cOffset(p):]
+	var bias []float32
+	if g.Bias != nil {
+		bias = g.Bias(p)[:g.M]
+	}
+	var bpanel [MR]float32
 	bbuf := buf[:KC*NC]
 	tmp := buf[KC*NC : KC*NC+MR*NR]
 	K := g.K
 	for k0 := 0; k0 < K; k0 += KC {
 		k1 := min(K, k0+KC)
 		kc := k1 - k0
-		g.B.PackB(bbuf, p, k0, k1, j0, j1)
+		if k0 > 0 || K > KC || *packed != block {
+			g.B.PackB(bbuf, p, k0, k1, j0, j1)
+			*packed = -1
+			if K <= KC {
+				*packed = block
+			}
+		}
 		acc := g.Accumulate || k0 > 0
 		for jp := j0; jp < j1; jp += NR {
 			bp := bbuf[(jp-j0)/NR*kc*NR:][:kc*NR]
@@ -174,11 +235,17 @@ func (g *Gemm) tile(t int, buf []float32) {
 			for ip := i0; ip < i1; ip += MR {
 				ap := a[ip*K+k0*MR:][:kc*MR]
 				rows := min(MR, i1-ip)
+				var bp6 *[MR]float32
+				if bias != nil && k0 == 0 {
+					bpanel = [MR]float32{}
+					copy(bpanel[:rows], bias[ip:])
+					bp6 = &bpanel
+				}
 				if rows == MR && cols == NR && !g.TransC {
-					microKernel(kc, ap, bp, c[ip*g.N+jp:], g.N, acc)
+					microKernel(kc, ap, bp, c[ip*g.N+jp:], g.N, bp6, acc)
 					continue
 				}
-				microKernel(kc, ap, bp, tmp, NR, false)
+				microKernel(kc, ap, bp, tmp, NR, bp6, false)
 				if g.TransC {
 					storeTransposed(c, g.M, ip, jp, rows, cols, tmp, acc)
 				} else {
@@ -221,14 +288,20 @@ func storeTransposed(c []float32, m, i0, j0, rows, cols int, tmp []float32, acc 
 
 // microKernelGeneric is the portable micro-kernel: the MR×NR tile of c
 // (rows ldc apart) gets, or with acc gains, the product of the packed A
-// panel a (kc×MR) and the packed B panel b (kc×NR).
-func microKernelGeneric(kc int, a, b, c []float32, ldc int, acc bool) {
+// panel a (kc×MR) and the packed B panel b (kc×NR), plus bias[i] on row i
+// when bias is not nil.
+func microKernelGeneric(kc int, a, b, c []float32, ldc int, bias *[MR]float32, acc bool) {
 	a = a[:kc*MR]
 	b = b[:kc*NR]
 	for i := 0; i < MR; i += 2 {
 		for j := 0; j < NR; j += 8 {
 			var c00, c01, c02, c03, c04, c05, c06, c07 float32
 			var c10, c11, c12, c13, c14, c15, c16, c17 float32
+			if bias != nil {
+				b0, b1 := bias[i], bias[i+1]
+				c00, c01, c02, c03, c04, c05, c06, c07 = b0, b0, b0, b0, b0, b0, b0, b0
+				c10, c11, c12, c13, c14, c15, c16, c17 = b1, b1, b1, b1, b1, b1, b1, b1
+			}
 			for k := 0; k < kc; k++ {
 				ak := (*[2]float32)(a[k*MR+i:])
 				bk := (*[8]float32)(b[k*NR+j:])

@@ -57,14 +57,32 @@ TEXT ·xgetbv(SB), NOSPLIT, $0-8
 	VMOVUPS hi, 32(DX) \
 	ADDQ R8, DX
 
-// func micro6x16AVX2(kc int, a, b, c *float32, ldc int, acc bool)
-TEXT ·micro6x16AVX2(SB), NOSPLIT, $0-41
+// func micro6x16AVX2(kc int, a, b, c *float32, ldc int, bias *[6]float32, acc bool)
+TEXT ·micro6x16AVX2(SB), NOSPLIT, $0-49
 	MOVQ kc+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
 	MOVQ c+24(FP), DX
 	MOVQ ldc+32(FP), R8
 	SHLQ $2, R8
+	MOVQ bias+40(FP), AX
+	TESTQ AX, AX
+	JEQ zeroInit
+	VBROADCASTSS (AX), Y0
+	VMOVAPS Y0, Y1
+	VBROADCASTSS 4(AX), Y2
+	VMOVAPS Y2, Y3
+	VBROADCASTSS 8(AX), Y4
+	VMOVAPS Y4, Y5
+	VBROADCASTSS 12(AX), Y6
+	VMOVAPS Y6, Y7
+	VBROADCASTSS 16(AX), Y8
+	VMOVAPS Y8, Y9
+	VBROADCASTSS 20(AX), Y10
+	VMOVAPS Y10, Y11
+	JMP loop4
+
+zeroInit:
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -100,7 +118,7 @@ loop1:
 	JMP loop1
 
 store:
-	MOVBLZX acc+40(FP), AX
+	MOVBLZX acc+48(FP), AX
 	TESTB AL, AL
 	JNE accumulate
 	STORE_ROW(Y0, Y1)
@@ -263,5 +281,68 @@ tapT:
 	VMASKMOVPS Y0, Y9, (DI)
 
 done:
+	VZEROUPPER
+	RET
+
+// func deinterleave2AVX2(even, odd, src *float32, n int)
+// even[i] = src[2i], odd[i] = src[2i+1] for i < n, n a multiple of 8.
+TEXT ·deinterleave2AVX2(SB), NOSPLIT, $0-32
+	MOVQ even+0(FP), DI
+	MOVQ odd+8(FP), DX
+	MOVQ src+16(FP), SI
+	MOVQ n+24(FP), CX
+	SHRQ $3, CX
+	JEQ dDone
+
+dLoop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VSHUFPS $0xDD, Y1, Y0, Y3
+	VPERMPD $0xD8, Y2, Y2
+	VPERMPD $0xD8, Y3, Y3
+	VMOVUPS Y2, (DI)
+	VMOVUPS Y3, (DX)
+	ADDQ $64, SI
+	ADDQ $32, DI
+	ADDQ $32, DX
+	DECQ CX
+	JNE dLoop
+
+dDone:
+	VZEROUPPER
+	RET
+
+// func scaleShiftAVX2(dst, src *float32, n int, a, b float32)
+// dst[i] = src[i]*a + b for i < n, n a multiple of 32. The product is not
+// fused, so that the result matches the portable version bit for bit.
+TEXT ·scaleShiftAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS a+24(FP), Y8
+	VBROADCASTSS b+28(FP), Y9
+	SHRQ $5, CX
+	JEQ sDone
+
+sLoop:
+	VMULPS (SI), Y8, Y0
+	VMULPS 32(SI), Y8, Y1
+	VMULPS 64(SI), Y8, Y2
+	VMULPS 96(SI), Y8, Y3
+	VADDPS Y9, Y0, Y0
+	VADDPS Y9, Y1, Y1
+	VADDPS Y9, Y2, Y2
+	VADDPS Y9, Y3, Y3
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNE sLoop
+
+sDone:
 	VZEROUPPER
 	RET

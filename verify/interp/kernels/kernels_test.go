@@ -74,7 +74,7 @@ func naiveGemm(m, n, k int, a []float32, lda int, ta bool, b []float32, ldb int,
 func TestGemmAgainstNaive(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	shapes := [][3]int{
-		{1, 1, 1}, {6, 16, 1}, {5, 17, 3}, {7, 33, 300}, {13, 200, 9},
+		{3, 4, 0}, {1, 1, 1}, {6, 16, 1}, {5, 17, 3}, {7, 33, 300}, {13, 200, 9},
 		{96, 192, 256}, {97, 193, 257}, {100, 49, 513}, {1, 1000, 37}, {200, 3, 40},
 	}
 	for _, sh := range shapes {
@@ -105,6 +105,21 @@ func TestGemmAgainstNaive(t *testing.T) {
 						g.Run(goParallel, workers, make([]float32, g.ScratchSize(workers)))
 						closeTo(t, "gemm", got, want, 1e-4*math.Sqrt(float64(k)))
 					}
+					// With a bias per row.
+					bias := randSlice(r, m)
+					wantB := append([]float32(nil), want...)
+					for i := 0; i < m; i++ {
+						for j := 0; j < n; j++ {
+							wantB[i*n+j] += bias[i]
+						}
+					}
+					got := append([]float32(nil), c0...)
+					g := &Gemm{M: m, N: n, K: k, Count: 1,
+						A: func(int) []float32 { return pa },
+						B: &Dense{Data: b, Ld: ldb, Trans: tb},
+						C: got, Accumulate: acc, Bias: func(int) []float32 { return bias }}
+					g.Run(goParallel, 2, make([]float32, g.ScratchSize(2)))
+					closeTo(t, "gemm with bias", got, wantB, 1e-4*math.Sqrt(float64(k)))
 				}
 			}
 		}
@@ -149,11 +164,15 @@ func TestMicroKernelMatchesGeneric(t *testing.T) {
 		b := randSlice(r, kc*NR)
 		ldc := NR + 3
 		c0 := randSlice(r, MR*ldc)
-		for _, acc := range []bool{false, true} {
+		for _, tc := range []struct {
+			acc  bool
+			bias *[MR]float32
+		}{{false, nil}, {true, nil}, {false, &[MR]float32{1, 2, 3, 4, 5, 6}}, {true, &[MR]float32{-1, 0, 1, 2, 3, 4}}} {
+			acc := tc.acc
 			want := append([]float32(nil), c0...)
-			microKernelGeneric(kc, a, b, want, ldc, acc)
+			microKernelGeneric(kc, a, b, want, ldc, tc.bias, acc)
 			got := append([]float32(nil), c0...)
-			microKernel(kc, a, b, got, ldc, acc)
+			microKernel(kc, a, b, got, ldc, tc.bias, acc)
 			closeTo(t, "micro", got, want, 1e-5*float64(kc))
 			// The padding columns between rows must be untouched.
 			for i := 0; i < MR; i++ {
@@ -297,7 +316,7 @@ func BenchmarkMicroKernel(b *testing.B) {
 	bb := randSlice(r, KC*NR)
 	c := make([]float32, MR*NR)
 	for b.Loop() {
-		microKernel(KC, a, bb, c, NR, true)
+		microKernel(KC, a, bb, c, NR, nil, true)
 	}
 	b.ReportMetric(float64(2*MR*NR*KC)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
@@ -317,4 +336,80 @@ func BenchmarkGemm1x1(b *testing.B) {
 		g.Run(goParallel, 1, s)
 	}
 	b.ReportMetric(float64(2*m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+func benchDepthwise(b *testing.B, c, h, stride int) {
+	r := rand.New(rand.NewPCG(1, 1))
+	oh := (h+2-3)/stride + 1
+	d := &Depthwise2D{H: h, W: h, OH: oh, OW: oh, KH: 3, KW: 3, SH: stride, SW: stride, DH: 1, DW: 1, PadT: 1, PadL: 1}
+	x := randSlice(r, c*h*h)
+	w := randSlice(r, c*9)
+	y := make([]float32, c*oh*oh)
+	s := make([]float32, d.ScratchSize())
+	offs := make([]int, 9)
+	for b.Loop() {
+		for q := 0; q < c; q++ {
+			d.Plane(y[q*oh*oh:(q+1)*oh*oh], x[q*h*h:(q+1)*h*h], w[q*9:], 0, s, offs)
+		}
+	}
+	b.ReportMetric(float64(9*c*oh*oh)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+}
+
+func BenchmarkDepthwise112s1(b *testing.B) { benchDepthwise(b, 32, 112, 1) }
+func BenchmarkDepthwise112s2(b *testing.B) { benchDepthwise(b, 96, 112, 2) }
+func BenchmarkDepthwise14s1(b *testing.B)  { benchDepthwise(b, 384, 14, 1) }
+func BenchmarkDepthwise7s1(b *testing.B)   { benchDepthwise(b, 960, 7, 1) }
+
+func TestScaleShiftMatchesGeneric(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, n := range []int{0, 1, 7, 31, 32, 33, 100, 1000} {
+		src := randSlice(r, n)
+		want := make([]float32, n+1)
+		got := make([]float32, n+1)
+		want[n], got[n] = 7, 7
+		scaleShiftGeneric(want[:n], src, 1.5, -0.25)
+		ScaleShift(got[:n], src, 1.5, -0.25)
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("n=%d: element %d = %v, want %v", n, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// mobileNetPointwise lists the 1x1 convs of MobileNetV2 as (M=Cout, K=Cin,
+// N=H·W).
+var mobileNetPointwise = [][3]int{
+	{16, 32, 112 * 112}, {96, 16, 112 * 112}, {24, 96, 56 * 56}, {144, 24, 56 * 56}, {24, 144, 56 * 56},
+	{144, 24, 56 * 56}, {32, 144, 28 * 28}, {192, 32, 28 * 28}, {32, 192, 28 * 28}, {192, 32, 28 * 28}, {32, 192, 28 * 28},
+	{192, 32, 28 * 28}, {64, 192, 14 * 14}, {384, 64, 14 * 14}, {64, 384, 14 * 14}, {384, 64, 14 * 14}, {64, 384, 14 * 14},
+	{384, 64, 14 * 14}, {64, 384, 14 * 14}, {384, 64, 14 * 14}, {96, 384, 14 * 14}, {576, 96, 14 * 14}, {96, 576, 14 * 14},
+	{576, 96, 14 * 14}, {96, 576, 14 * 14}, {576, 96, 14 * 14}, {160, 576, 7 * 7}, {960, 160, 7 * 7}, {160, 960, 7 * 7},
+	{960, 160, 7 * 7}, {160, 960, 7 * 7}, {960, 160, 7 * 7}, {320, 960, 7 * 7}, {1280, 320, 7 * 7},
+}
+
+func BenchmarkMobileNetPointwise(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	type job struct {
+		g  *Gemm
+		fl float64
+	}
+	var jobs []job
+	var flops float64
+	for _, s := range mobileNetPointwise {
+		m, k, n := s[0], s[1], s[2]
+		pa := make([]float32, PackedASize(m, k))
+		PackA(pa, randSlice(r, m*k), k, false, m, k, 1)
+		g := &Gemm{M: m, N: n, K: k, Count: 1, A: func(int) []float32 { return pa },
+			B: &Dense{Data: randSlice(r, k*n), Ld: n}, C: make([]float32, m*n)}
+		jobs = append(jobs, job{g, float64(2 * m * n * k)})
+		flops += float64(2 * m * n * k)
+	}
+	s := make([]float32, jobs[0].g.ScratchSize(1))
+	for b.Loop() {
+		for _, j := range jobs {
+			j.g.Run(goParallel, 1, s)
+		}
+	}
+	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
