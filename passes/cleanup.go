@@ -4,9 +4,7 @@ import (
 	"fmt"
 
 	"github.com/onnx-prom/onnx-prom/onnx/ir"
-	"github.com/onnx-prom/onnx-prom/onnx/onnxpb"
 	"github.com/onnx-prom/onnx-prom/onnx/tensor"
-	"google.golang.org/protobuf/proto"
 )
 
 // Cleanup removes Identity and inference-time Dropout, turns Constant
@@ -27,7 +25,7 @@ func runCleanup(s *State) (Result, error) {
 			if out == nil || out.IsGraphOutput() {
 				continue
 			}
-			tp, err := constantValue(n)
+			tp, err := ir.ConstantValue(n)
 			if err != nil {
 				return Result{}, fmt.Errorf("node %s: %w", n.Label(), err)
 			}
@@ -80,32 +78,4 @@ func lower(s string) string {
 		}
 	}
 	return string(b)
-}
-
-// constantValue returns the tensor a Constant node produces.
-func constantValue(n *ir.Node) (*onnxpb.TensorProto, error) {
-	if len(n.Attrs) != 1 {
-		return nil, fmt.Errorf("Constant needs exactly one value attribute, has %d", len(n.Attrs))
-	}
-	a := n.Attrs[0]
-	switch a.GetName() {
-	case "value":
-		if a.T == nil {
-			return nil, fmt.Errorf("Constant value attribute holds no tensor")
-		}
-		return proto.Clone(a.T).(*onnxpb.TensorProto), nil
-	case "value_float":
-		return tensor.ToProto(tensor.FromFloat32([]float32{a.GetF()}), "")
-	case "value_floats":
-		return tensor.ToProto(tensor.FromFloat32(append([]float32{}, a.GetFloats()...), int64(len(a.GetFloats()))), "")
-	case "value_int":
-		return tensor.ToProto(&tensor.Tensor{Type: tensor.Int64, Shape: []int64{}, Data: []int64{a.GetI()}}, "")
-	case "value_ints":
-		return tensor.ToProto(&tensor.Tensor{Type: tensor.Int64, Shape: []int64{int64(len(a.GetInts()))}, Data: append([]int64{}, a.GetInts()...)}, "")
-	case "value_string":
-		return tensor.ToProto(&tensor.Tensor{Type: tensor.String, Shape: []int64{}, Data: [][]byte{a.GetS()}}, "")
-	case "value_strings":
-		return tensor.ToProto(&tensor.Tensor{Type: tensor.String, Shape: []int64{int64(len(a.GetStrings()))}, Data: a.GetStrings()}, "")
-	}
-	return nil, fmt.Errorf("Constant attribute %q is not supported", a.GetName())
 }

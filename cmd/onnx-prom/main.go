@@ -6,6 +6,9 @@
 //	onnx-prom [convert] IN.onnx OUT.onnx [flags]   convert a model
 //	onnx-prom inspect MODEL [--json]               describe a model
 //	onnx-prom run MODEL [--input name=x.npy]       run a model in the Go interpreter
+//	onnx-prom verify REF.onnx CAND.onnx --data D   compare a converted model with its reference
+//	onnx-prom cost MODEL [--json] [--html F]       energy and storage estimate
+//	onnx-prom finetune IN.onnx OUT.onnx --data D   PROM quantization-aware training
 //	onnx-prom help [COMMAND]
 //
 // Exit codes: 0 success; 1 the conversion or a verification failed; 2 bad

@@ -142,3 +142,32 @@ func StringAttr(name, v string) *onnxpb.AttributeProto {
 func TensorAttr(name string, t *onnxpb.TensorProto) *onnxpb.AttributeProto {
 	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_TENSOR.Enum(), T: t}
 }
+
+// ConstantValue returns the tensor a Constant node produces, from
+// whichever of its value attributes is set.
+func ConstantValue(n *Node) (*onnxpb.TensorProto, error) {
+	if len(n.Attrs) != 1 {
+		return nil, fmt.Errorf("Constant needs exactly one value attribute, has %d", len(n.Attrs))
+	}
+	a := n.Attrs[0]
+	switch a.GetName() {
+	case "value":
+		if a.T == nil {
+			return nil, fmt.Errorf("Constant value attribute holds no tensor")
+		}
+		return proto.Clone(a.T).(*onnxpb.TensorProto), nil
+	case "value_float":
+		return tensor.ToProto(tensor.FromFloat32([]float32{a.GetF()}), "")
+	case "value_floats":
+		return tensor.ToProto(tensor.FromFloat32(append([]float32{}, a.GetFloats()...), int64(len(a.GetFloats()))), "")
+	case "value_int":
+		return tensor.ToProto(&tensor.Tensor{Type: tensor.Int64, Shape: []int64{}, Data: []int64{a.GetI()}}, "")
+	case "value_ints":
+		return tensor.ToProto(&tensor.Tensor{Type: tensor.Int64, Shape: []int64{int64(len(a.GetInts()))}, Data: append([]int64{}, a.GetInts()...)}, "")
+	case "value_string":
+		return tensor.ToProto(&tensor.Tensor{Type: tensor.String, Shape: []int64{}, Data: [][]byte{a.GetS()}}, "")
+	case "value_strings":
+		return tensor.ToProto(&tensor.Tensor{Type: tensor.String, Shape: []int64{int64(len(a.GetStrings()))}, Data: a.GetStrings()}, "")
+	}
+	return nil, fmt.Errorf("Constant attribute %q is not supported", a.GetName())
+}

@@ -111,6 +111,9 @@ func Compile(m *ir.Model, opts Options) (*Program, error) {
 		return nil, err
 	}
 	g := work.Graph
+	if err := foldConstantNodes(g); err != nil {
+		return nil, err
+	}
 	if err := g.TopoSort(); err != nil {
 		return nil, err
 	}
@@ -461,4 +464,27 @@ func (p *Program) checkWork(s *step, in []*tensor.Tensor, done int64) (int64, er
 		return total, fmt.Errorf("node %s: %w: inputs of shapes %v take about %d multiply-accumulates, and the run would need %d, over the budget of %d", s.node.Label(), ErrWorkBudget, shapes, w, total, p.maxWork)
 	}
 	return total, nil
+}
+
+// foldConstantNodes turns Constant nodes into initializers, so their values
+// are decoded once at compile time (not copied on every run) and kernels
+// see them as constant inputs (Conv can pre-pack such weights).
+func foldConstantNodes(g *ir.Graph) error {
+	for _, n := range g.Nodes() {
+		if n.Domain != "" || n.OpType != "Constant" || n.Output(0) == nil {
+			continue
+		}
+		tp, err := ir.ConstantValue(n)
+		if err != nil {
+			return fmt.Errorf("node %s: %w", n.Label(), err)
+		}
+		out := n.Output(0)
+		n.Outputs[0] = nil
+		g.RemoveNode(n)
+		out.Producer = nil
+		if err := g.MakeInitializer(out, tp); err != nil {
+			return err
+		}
+	}
+	return nil
 }
