@@ -51,7 +51,7 @@ func randomTernaryModel(t *testing.T, tc ternaryCase, r *rand.Rand) *onnxpb.Mode
 	}
 	inits := map[string]*tensor.Tensor{
 		"x_scale": tensor.FromFloat32([]float32{0.05}), "x_zp": zp(tc.xType, xzp),
-		"w": {Type: tensor.Int2, Shape: []int64{tc.m, tc.c / tc.group, tc.k, tc.k}, Data: codes},
+		"w":       {Type: tensor.Int2, Shape: []int64{tc.m, tc.c / tc.group, tc.k, tc.k}, Data: codes},
 		"w_scale": tensor.FromFloat32(ws, tc.m), "y_scale": tensor.FromFloat32([]float32{0.09}),
 		"y_zp": zp(tc.yType, yzp), "B": {Type: tensor.Int32, Shape: []int64{tc.m}, Data: bias},
 	}
