@@ -33,7 +33,9 @@ var Check = &Pass{
 		if err != nil {
 			return Result{}, err
 		}
-		if _, err := interp.Compile(m, interp.Options{Threads: 1}); err != nil {
+		o := s.Limits.interpOptions()
+		o.Threads, o.MaxWork = 1, 0
+		if _, err := interp.Compile(m, o); err != nil {
 			return Result{}, err
 		}
 		return Result{}, nil
@@ -55,20 +57,27 @@ type Options struct {
 	Warn func(string)
 	// After observes the model after each pass (see RunOptions).
 	After func(p *Pass, s *State) error
+	// Limits bound the memory and work the conversion may spend.
+	Limits Limits
 }
 
 // Convert applies the PROM conversion to a model and returns the converted
-// model and a report. mp is not modified.
+// model and a report. mp is not modified. The model is checked first
+// (Validate); errors caused by the input model are InvalidModelErrors, other
+// errors are failures of the conversion.
 func Convert(mp *onnxpb.ModelProto, o Options) (*onnxpb.ModelProto, *Report, error) {
 	if err := o.Config.Validate(); err != nil {
 		return nil, nil, err
 	}
-	m, err := ir.FromProto(mp)
-	if err != nil {
+	if err := Validate(mp, o.Config, o.Limits); err != nil {
 		return nil, nil, err
 	}
+	m, err := ir.FromProto(mp)
+	if err != nil {
+		return nil, nil, invalid(err)
+	}
 	rep := &Report{Config: o.Config}
-	s := &State{Model: m, Config: o.Config, Calib: o.Calib, Warn: func(msg string) {
+	s := &State{Model: m, Config: o.Config, Calib: o.Calib, Limits: o.Limits, Warn: func(msg string) {
 		rep.Warnings = append(rep.Warnings, msg)
 		if o.Warn != nil {
 			o.Warn(msg)
@@ -132,6 +141,9 @@ type LayerReport struct {
 	ExactChannels int     `json:"exact_channels,omitempty"`
 	Channels      int     `json:"channels,omitempty"`
 	ZeroShare     float64 `json:"zero_share,omitempty"`
+	// SQNR is the layer's own output error on calibration data, in dB,
+	// when the caller measured it (the command does with --calib).
+	SQNR *float64 `json:"sqnr_db,omitempty"`
 }
 
 // Totals sum up a conversion.
@@ -150,6 +162,11 @@ type Totals struct {
 	Ternarized         int     `json:"ternarized_convs"`
 	TernaryZeroShare   float64 `json:"ternary_zero_share"`
 	TernaryMACShare    float64 `json:"ternary_mac_share"`
+	// ErrorSamples calibration samples measured the output SQNR (dB) and
+	// the top-1 agreement with the input model, when given.
+	ErrorSamples int     `json:"error_samples,omitempty"`
+	OutputSQNR   float64 `json:"output_sqnr_db,omitempty"`
+	Agreement    float64 `json:"top1_agreement,omitempty"`
 }
 
 // recordFloat notes the weighted layers and the float baselines from the

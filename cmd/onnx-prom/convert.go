@@ -15,6 +15,7 @@ import (
 	"github.com/onnx-prom/onnx-prom/onnx/ir"
 	"github.com/onnx-prom/onnx-prom/onnx/tensor"
 	"github.com/onnx-prom/onnx-prom/passes"
+	"github.com/onnx-prom/onnx-prom/verify/data"
 )
 
 func init() {
@@ -126,8 +127,9 @@ func runConvert(args []string, stdout, stderr io.Writer) error {
 			return inputError(fmt.Errorf("%s: %w", f.ranges, err))
 		}
 	}
+	var calibSrc data.Source
 	if f.calibDir != "" {
-		if opts.Calib, err = openCalib(f.calibDir, mp, f); err != nil {
+		if opts.Calib, calibSrc, err = openCalib(f.calibDir, mp, f); err != nil {
 			return inputError(err)
 		}
 	}
@@ -158,6 +160,11 @@ func runConvert(args []string, stdout, stderr io.Writer) error {
 			return inputError(fmt.Errorf("%s: %w", in, err))
 		}
 		return failure{fmt.Errorf("%s: %w", in, err)}
+	}
+	if calibSrc != nil {
+		if err := measureError(rep, mp, res, calibSrc); err != nil {
+			return failure{fmt.Errorf("measuring the error on calibration data: %w", err)}
+		}
 	}
 	if err := onnx.Save(out, res); err != nil {
 		return failure{err}
@@ -224,12 +231,20 @@ func writePassStats(w io.Writer, stats []passes.PassStat) {
 
 func writeReport(w io.Writer, r *passes.Report) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "layer\top\tkind\tbits\tparams\tMACs\tweight err\t")
+	fmt.Fprintln(tw, "layer\top\tkind\tbits\tparams\tMACs\tweight err\tSQNR dB\t")
 	for _, l := range r.Layers {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%.4f\t\n", l.Name, l.OpType, l.Kind, l.Bits, l.Params, l.MACs, l.WeightError)
+		sqnr := "-"
+		if l.SQNR != nil {
+			sqnr = fmt.Sprintf("%.1f", *l.SQNR)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%.4f\t%s\t\n", l.Name, l.OpType, l.Kind, l.Bits, l.Params, l.MACs, l.WeightError, sqnr)
 	}
 	tw.Flush()
 	t := r.Totals
+	if t.ErrorSamples > 0 {
+		fmt.Fprintf(w, "\non %d calibration samples: output SQNR %.1f dB, top-1 agreement with the input model %.1f%%\n",
+			t.ErrorSamples, t.OutputSQNR, 100*t.Agreement)
+	}
 	fmt.Fprintf(w, "\nternarized %d of %d pointwise convs (%.1f%% of MACs); ternary zero share %.1f%%\n",
 		t.Ternarized, t.PointwiseConvs, 100*t.TernaryMACShare, 100*t.TernaryZeroShare)
 	fmt.Fprintf(w, "weights: %d bytes vs %d float32 (%.2fx) and %d float16 (%.2fx)\n",
