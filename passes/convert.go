@@ -229,7 +229,7 @@ func (r *Report) recordFloat(s *State) error {
 	}
 	r.Totals.Float32Bytes = 4 * floats
 	r.Totals.Float16Bytes = 2 * floats
-	mp, err := s.Model.ToProto()
+	mp, err := s.Model.ToProto() // a copy: float16File may rewrite it
 	if err != nil {
 		return err
 	}
@@ -301,9 +301,10 @@ func layerMACs(n *ir.Node) int64 {
 }
 
 // float16File is the size of mp with every float32 initializer stored as
-// float16: the baseline the PROM file is compared with.
+// float16: the baseline the PROM file is compared with. It rewrites mp's
+// initializers in place (callers pass a throwaway copy).
 func float16File(mp *onnxpb.ModelProto) (int64, error) {
-	c := proto.Clone(mp).(*onnxpb.ModelProto)
+	c := mp
 	for i, tp := range c.Graph.Initializer {
 		if tp.GetDataType() != int32(tensor.Float) {
 			continue
@@ -323,8 +324,7 @@ func float16File(mp *onnxpb.ModelProto) (int64, error) {
 		}
 		c.Graph.Initializer[i] = np
 	}
-	b, err := onnx.Marshal(c)
-	return int64(len(b)), err
+	return int64(proto.Size(c)), nil
 }
 
 // recordOutput measures the converted model and corrects the layer list
