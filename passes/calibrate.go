@@ -2,6 +2,7 @@ package passes
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -128,16 +129,30 @@ func runCalibrate(s *State) (Result, error) {
 	}
 	if data == nil {
 		var err error
-		if data, err = newSyntheticData(g, syntheticSamples, 1); err != nil {
-			return Result{}, err
+		if data, err = newSyntheticData(g, syntheticSamples, 1, s.Limits.maxTensor()); err != nil {
+			return Result{}, invalid(err)
 		}
 		s.Warnf("no calibration data: calibrated on %d synthetic N(0,1) inputs; give --calib samples for usable accuracy", syntheticSamples)
 	}
 	if data.Len() == 0 {
 		return Result{}, fmt.Errorf("calibration data holds no samples")
 	}
-	prog, err := interp.Compile(s.Model, interp.Options{})
+	// The first sample's shapes let Compile refuse a model whose work
+	// is over the budget before any run.
+	first, err := data.Sample(0)
 	if err != nil {
+		return Result{}, invalid(fmt.Errorf("calibration sample 0: %w", err))
+	}
+	opts := s.Limits.interpOptions()
+	opts.InputShapes = map[string][]int64{}
+	for name, t := range first {
+		opts.InputShapes[name] = t.Shape
+	}
+	prog, err := interp.Compile(s.Model, opts)
+	if err != nil {
+		if errors.Is(err, interp.ErrWorkBudget) {
+			return Result{}, invalid(err)
+		}
 		return Result{}, err
 	}
 	stats := map[string]*valueStats{}
@@ -173,15 +188,18 @@ func runCalibrate(s *State) (Result, error) {
 		}
 		return nil
 	}
+	// The float model passed Validate: a run that fails does so because
+	// of the model (a shape only known at run time) or the calibration
+	// data, both input errors.
 	if err := run(); err != nil {
-		return Result{}, err
+		return Result{}, invalid(err)
 	}
 	if s.Config.Calibration != CalibMinMax {
 		for _, st := range stats {
 			st.startHistogram()
 		}
 		if err := run(); err != nil {
-			return Result{}, err
+			return Result{}, invalid(err)
 		}
 	}
 	ranges := Ranges{}
@@ -387,10 +405,12 @@ type syntheticData struct {
 	n      int
 	batch  int64
 	seed   uint64
+	// maxBytes caps one input (Limits.MaxTensorBytes).
+	maxBytes int64
 }
 
-func newSyntheticData(g *ir.Graph, n int, batch int64) (*syntheticData, error) {
-	d := &syntheticData{n: n, batch: batch, seed: 1}
+func newSyntheticData(g *ir.Graph, n int, batch, maxBytes int64) (*syntheticData, error) {
+	d := &syntheticData{n: n, batch: batch, seed: 1, maxBytes: maxBytes}
 	for _, v := range g.Inputs {
 		if v.Const != nil {
 			continue
@@ -416,6 +436,9 @@ func (d *syntheticData) Sample(i int) (map[string]*tensor.Tensor, error) {
 				shape[j] = d.batch
 			}
 		}
+		if err := checkInputSize(v, shape, d.maxBytes); err != nil {
+			return nil, err
+		}
 		t, err := tensor.New(v.Type, shape...)
 		if err != nil {
 			return nil, fmt.Errorf("input %q: %w", v.Name, err)
@@ -428,4 +451,21 @@ func (d *syntheticData) Sample(i int) (map[string]*tensor.Tensor, error) {
 		out[v.Name] = t
 	}
 	return out, nil
+}
+
+// checkInputSize refuses a synthetic input over maxBytes before it is
+// allocated.
+func checkInputSize(v *ir.Value, shape []int64, maxBytes int64) error {
+	n, err := tensor.NumElements(shape)
+	if err != nil {
+		return fmt.Errorf("input %q: %w", v.Name, err)
+	}
+	size := int64(tensor.Bits(v.Type)+7) / 8
+	if size == 0 {
+		size = 8
+	}
+	if maxBytes > 0 && n > maxBytes/size {
+		return fmt.Errorf("input %q: shape %v of %s is over the %d-byte limit: %w", v.Name, shape, tensor.Name(v.Type), maxBytes, tensor.ErrTooLarge)
+	}
+	return nil
 }

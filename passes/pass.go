@@ -48,6 +48,9 @@ type State struct {
 	Warn func(msg string)
 	// Calib is the calibration data; nil means synthetic inputs.
 	Calib CalibData
+	// Limits bound memory and work (the zero value: defaults, no work
+	// limit).
+	Limits Limits
 
 	facts map[string]any
 }

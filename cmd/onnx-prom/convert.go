@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -84,6 +83,7 @@ func runConvert(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.dumpAfter, "dump-after", "", "write the model after this pass (or 'all') as OUT.<pass>.onnx")
 	fs.BoolVar(&f.verbose, "v", false, "print per-pass statistics to stderr")
 	fs.BoolVar(&f.force, "force", false, "allow OUT to be the same file as IN")
+	maxMACs := fs.Int64("max-macs", defaultMaxMACs, "refuse a model whose calibration run would take more than this many multiply-accumulates (0: no limit)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -101,16 +101,21 @@ func runConvert(args []string, stdout, stderr io.Writer) error {
 	if err := f.apply(); err != nil {
 		return usageError{err}
 	}
-	if same, err := sameFile(in, out); err != nil {
-		return inputError(err)
-	} else if same && !f.force {
-		return usagef("output %s is the input file; pass --force to overwrite it", out)
+	if *maxMACs < 0 {
+		return usagef("--max-macs %d: want 0 or more", *maxMACs)
 	}
-	mp, err := onnx.Load(in)
+	mp, inFiles, err := loadInput(in)
 	if err != nil {
 		return inputError(err)
 	}
-	opts := passes.Options{Config: f.cfg, Warn: func(msg string) { fmt.Fprintln(stderr, "warning:", msg) }}
+	if err := checkOutputs(inFiles, out, f.report, f.force); err != nil {
+		return err
+	}
+	// The report and the --dump-after models are staged and put in place
+	// only once the output is written: a failure leaves no file behind.
+	var staged stagedFiles
+	defer staged.abort()
+	opts := passes.Options{Config: f.cfg, Limits: passes.Limits{MaxWork: *maxMACs}, Warn: func(msg string) { fmt.Fprintln(stderr, "warning:", msg) }}
 	if f.passList != "" {
 		if opts.Pipeline, err = passes.Select(passes.All, f.passList); err != nil {
 			return usageError{err}
@@ -144,10 +149,12 @@ func runConvert(args []string, stdout, stderr io.Writer) error {
 				return err
 			}
 			path := strings.TrimSuffix(out, ".onnx") + "." + p.Name + ".onnx"
-			if err := onnx.Save(path, dm); err != nil {
+			if victim, err := inFiles.clobbers(path); err != nil || victim != "" {
+				return fmt.Errorf("--dump-after: %s would overwrite the input file %s (%v)", path, victim, err)
+			}
+			if err := staged.write(path, func(w io.Writer) error { return onnx.Write(w, dm) }); err != nil {
 				return err
 			}
-			fmt.Fprintf(stderr, "wrote %s\n", path)
 		}
 		return nil
 	}
@@ -156,7 +163,8 @@ func runConvert(args []string, stdout, stderr io.Writer) error {
 		writePassStats(stderr, rep.Passes)
 	}
 	if err != nil {
-		if errors.Is(err, ir.ErrInvalidGraph) {
+		var invalid *passes.InvalidModelError
+		if errors.As(err, &invalid) || errors.Is(err, ir.ErrInvalidGraph) {
 			return inputError(fmt.Errorf("%s: %w", in, err))
 		}
 		return failure{fmt.Errorf("%s: %w", in, err)}
@@ -166,19 +174,28 @@ func runConvert(args []string, stdout, stderr io.Writer) error {
 			return failure{fmt.Errorf("measuring the error on calibration data: %w", err)}
 		}
 	}
-	if err := onnx.Save(out, res); err != nil {
-		return failure{err}
-	}
-	writeReport(stdout, rep)
 	if f.report != "" {
 		b, err := json.MarshalIndent(rep, "", "  ")
 		if err != nil {
 			return failure{err}
 		}
-		if err := onnx.WriteFileAtomic(f.report, func(w io.Writer) error { _, err := w.Write(append(b, '\n')); return err }); err != nil {
+		if err := staged.write(f.report, func(w io.Writer) error { _, err := w.Write(append(b, '\n')); return err }); err != nil {
 			return failure{err}
 		}
 	}
+	if err := onnx.Save(out, res); err != nil {
+		return failure{err}
+	}
+	if err := staged.commit(); err != nil {
+		os.Remove(out)
+		return failure{err}
+	}
+	for _, p := range staged.dst {
+		if p != f.report {
+			fmt.Fprintf(stderr, "wrote %s\n", p)
+		}
+	}
+	writeReport(stdout, rep)
 	return nil
 }
 
@@ -197,22 +214,6 @@ func (f *convertFlags) apply() error {
 		return fmt.Errorf("--activations %q: want int8 or uint8", f.acts)
 	}
 	return f.cfg.Validate()
-}
-
-// sameFile reports whether out names the existing file in.
-func sameFile(in, out string) (bool, error) {
-	a, err := os.Stat(in)
-	if err != nil {
-		return false, err
-	}
-	b, err := os.Stat(out)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return filepath.Clean(in) == filepath.Clean(out), nil
-		}
-		return false, err
-	}
-	return os.SameFile(a, b), nil
 }
 
 func writePassStats(w io.Writer, stats []passes.PassStat) {

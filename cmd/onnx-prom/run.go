@@ -83,6 +83,7 @@ func runRun(c *command, args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 0, "seed of the random inputs")
 	batch := fs.Int("batch", 1, "batch size of random inputs: the value of a symbolic first dimension")
 	threads := fs.Int("threads", 0, "goroutines per kernel (0: all cores)")
+	maxMACs := fs.Int64("max-macs", defaultMaxMACs, "refuse to run when the estimated work is over this many multiply-accumulates (0: no limit)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -95,6 +96,9 @@ func runRun(c *command, args []string, stdout, stderr io.Writer) error {
 	}
 	if *threads < 0 {
 		return usagef("--threads %d: want 0 or more", *threads)
+	}
+	if *maxMACs < 0 {
+		return usagef("--max-macs %d: want 0 or more", *maxMACs)
 	}
 	path := pos[0]
 
@@ -109,7 +113,7 @@ func runRun(c *command, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return inputError(fmt.Errorf("%s: %w", path, err))
 	}
-	prog, err := interp.Compile(m, interp.Options{Threads: *threads})
+	prog, err := interp.Compile(m, interp.Options{Threads: *threads, MaxWork: *maxMACs})
 	if err != nil {
 		return inputError(fmt.Errorf("%s: %w", path, err))
 	}
@@ -121,6 +125,22 @@ func runRun(c *command, args []string, stdout, stderr io.Writer) error {
 	for _, in := range prog.Inputs() {
 		if t := feeds[in.Name]; t != nil {
 			fmt.Fprintf(stdout, "input %s: %s %v %s\n", in.Name, tensor.Name(t.Type), t.Shape, how[in.Name])
+		}
+	}
+	if *maxMACs > 0 {
+		// Refuse before running what would take too long for these
+		// shapes (the run itself stops at the first node over budget,
+		// for what shape inference cannot foresee).
+		shapes := map[string][]int64{}
+		for name, t := range feeds {
+			shapes[name] = t.Shape
+		}
+		total, top, err := interp.EstimateWork(m, shapes)
+		if err != nil {
+			return inputError(fmt.Errorf("%s: %w", path, err))
+		}
+		if total > *maxMACs {
+			return inputError(fmt.Errorf("%s: %w: the estimated work for these inputs, %d multiply-accumulates (most in node %s), is over --max-macs %d", path, interp.ErrWorkBudget, total, top.Label(), *maxMACs))
 		}
 	}
 	outs, err := prog.Run(feeds)

@@ -97,7 +97,8 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 	r, err := accuracy.Compare(ref, cand, src, o)
 	bar.finish()
 	if err != nil {
-		return inputError(err)
+		// Name the files: Compare says "reference" or "candidate".
+		return inputError(fmt.Errorf("%s vs %s: %w", refPath, candPath, err))
 	}
 	gate := checkGate(r, f)
 	var buf bytes.Buffer

@@ -6,6 +6,7 @@ package testenv
 
 import (
 	"encoding/binary"
+	"flag"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -85,6 +86,11 @@ func MNIST(t TB) string {
 // testdata/models/tiny.onnx and the model.onnx of every ONNX backend node
 // test. Unlike the functions above it never skips or fails: a fuzz target
 // runs with whatever seeds exist, so missing test data just gives fewer.
+//
+// While the test binary fuzzes (go test -fuzz), it keeps only every
+// eighth node test model, so that gathering baseline coverage takes
+// seconds instead of the whole of a short -fuzztime; ordinary go test runs
+// every seed. ONNXPROM_FUZZ_ALL_SEEDS=1 keeps them all when fuzzing too.
 func SeedModels() []string {
 	var out []string
 	if _, file, _, ok := runtime.Caller(0); ok {
@@ -96,7 +102,15 @@ func SeedModels() []string {
 	if root := find("ONNXPROM_ONNX_TESTDATA", "/usr/share/libonnx-testdata/data"); root != "" {
 		node, _ := filepath.Glob(filepath.Join(root, "node", "*", "model.onnx"))
 		sort.Strings(node)
-		out = append(out, node...)
+		fuzzing := false
+		if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
+			fuzzing = os.Getenv("ONNXPROM_FUZZ_ALL_SEEDS") != "1"
+		}
+		for i, p := range node {
+			if !fuzzing || i%8 == 0 {
+				out = append(out, p)
+			}
+		}
 	}
 	return out
 }

@@ -243,6 +243,11 @@ func typeFromProto(tp *onnxpb.TypeProto) (tensor.DataType, Shape) {
 	for _, d := range tt.Shape.Dim {
 		switch d.Value.(type) {
 		case *onnxpb.TensorShapeProto_Dimension_DimValue:
+			if d.GetDimValue() < -1000000000000000000 {
+				// Not a size: some exporters write -1 for "unknown".
+				s = append(s, UnknownDim)
+				continue
+			}
 			s = append(s, D(d.GetDimValue()))
 		case *onnxpb.TensorShapeProto_Dimension_DimParam:
 			s = append(s, Sym(d.GetDimParam()))

@@ -126,6 +126,9 @@ func newState(g *ir.Graph) *state {
 const latestOpset = 25
 
 func (s *state) node(n *ir.Node) error {
+	if err := checkTypes(n); err != nil {
+		return err
+	}
 	h := handlerFor(n.Domain, n.OpType)
 	if h == nil {
 		return nil

@@ -18,6 +18,7 @@ package tensor
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/onnx-prom/onnx-prom/onnx/onnxpb"
 	"github.com/x448/float16"
@@ -111,11 +112,25 @@ func Name(dt DataType) string {
 
 // StorageBytes is the number of bytes n elements of dt occupy in raw_data,
 // packed sub-byte types rounded up to whole bytes. It returns -1 for STRING
-// and types of unknown width.
+// and types of unknown width, and math.MaxInt64 when the size overflows
+// int64 (so that comparisons with a limit or a data length fail safely).
 func StorageBytes(dt DataType, n int64) int64 {
-	b := Bits(dt)
+	b := int64(Bits(dt))
 	if b == 0 {
 		return -1
 	}
-	return (n*int64(b) + 7) / 8
+	if n < 0 {
+		return math.MaxInt64
+	}
+	// (n*b + 7) / 8 without overflow: whole bytes of n/8 elements, then
+	// the rest.
+	whole, rest := n/8, n%8
+	if whole > math.MaxInt64/b {
+		return math.MaxInt64
+	}
+	part := (rest*b + 7) / 8
+	if whole*b > math.MaxInt64-part {
+		return math.MaxInt64
+	}
+	return whole*b + part
 }

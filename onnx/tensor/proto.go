@@ -26,7 +26,7 @@ func FromProto(tp *onnxpb.TensorProto) (*Tensor, error) {
 // (float_data, int32_data, int64_data, uint64_data, double_data,
 // string_data). Tensors whose data lives in an external file must have been
 // loaded first (onnx.Load does it). The declared shape must match the amount
-// of data exactly; the check happens before any allocation.
+// of data exactly; the check (Check) happens before any allocation.
 func (o DecodeOptions) FromProto(tp *onnxpb.TensorProto) (*Tensor, error) {
 	dt := DataType(tp.GetDataType())
 	if !Supported(dt) {
@@ -35,31 +35,110 @@ func (o DecodeOptions) FromProto(tp *onnxpb.TensorProto) (*Tensor, error) {
 	if tp.GetDataLocation() == onnxpb.TensorProto_EXTERNAL {
 		return nil, fmt.Errorf("data is in an external file that was not loaded")
 	}
-	if tp.Segment != nil {
-		return nil, fmt.Errorf("segmented tensors are not supported")
+	if err := o.Check(tp); err != nil {
+		return nil, err
 	}
 	shape := append([]int64{}, tp.GetDims()...)
-	n, err := NumElements(shape)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkSize(dt, n, o.MaxBytes); err != nil {
-		return nil, err
-	}
+	n, _ := NumElements(shape)
 	t := &Tensor{Type: dt, Shape: shape}
+	var err error
 	if tp.RawData != nil {
-		if dt == String {
-			return nil, fmt.Errorf("STRING tensor with raw_data")
-		}
-		want := StorageBytes(dt, n)
-		if int64(len(tp.RawData)) != want {
-			return nil, fmt.Errorf("shape %v of %s needs %d bytes of raw_data, found %d", shape, Name(dt), want, len(tp.RawData))
-		}
 		t.Data, err = decodeRaw(dt, tp.RawData, int(n))
 		return t, err
 	}
 	t.Data, err = decodeTyped(dt, tp, int(n))
 	return t, err
+}
+
+// Check validates tp without decoding it or allocating anything: a defined
+// element type, non-negative dimensions whose product fits int64, a decoded
+// size within the limit, and exactly the amount of data the shape needs in
+// the field that holds it. Tensors with external data are checked for type
+// and size only (their data is checked when it is loaded). Element types
+// defined by ONNX that FromProto cannot decode (FLOAT8, COMPLEX, ...) pass
+// when their raw_data has the right length.
+func (o DecodeOptions) Check(tp *onnxpb.TensorProto) error {
+	dt := DataType(tp.GetDataType())
+	if _, defined := onnxpb.TensorProto_DataType_name[int32(dt)]; !defined || dt == Undefined {
+		return fmt.Errorf("unknown element type %s", Name(dt))
+	}
+	if tp.Segment != nil {
+		return fmt.Errorf("segmented tensors are not supported")
+	}
+	n, err := NumElements(tp.GetDims())
+	if err != nil {
+		return err
+	}
+	if err := checkSize(dt, n, o.MaxBytes); err != nil {
+		return err
+	}
+	if tp.GetDataLocation() == onnxpb.TensorProto_EXTERNAL {
+		if tp.RawData != nil || typedCount(dt, tp) > 0 {
+			return fmt.Errorf("tensor has both external and inline data")
+		}
+		return nil
+	}
+	if tp.RawData != nil {
+		if dt == String {
+			return fmt.Errorf("STRING tensor with raw_data")
+		}
+		want := StorageBytes(dt, n)
+		if want < 0 {
+			return fmt.Errorf("element type %s cannot be stored in raw_data", Name(dt))
+		}
+		if int64(len(tp.RawData)) != want {
+			return fmt.Errorf("shape %v of %s needs %d bytes of raw_data, found %d", tp.GetDims(), Name(dt), want, len(tp.RawData))
+		}
+		return nil
+	}
+	if !Supported(dt) {
+		if n == 0 {
+			return nil
+		}
+		return fmt.Errorf("%s tensor without raw_data is not supported", Name(dt))
+	}
+	field, want := typedField(dt, n)
+	if have := typedCount(dt, tp); int64(have) != want {
+		return fmt.Errorf("shape %v of %s needs %d values in %s, found %d", tp.GetDims(), Name(dt), want, field, have)
+	}
+	return nil
+}
+
+// typedField names the typed field that holds elements of dt when raw_data
+// is not used, and how many entries n elements take there.
+func typedField(dt DataType, n int64) (string, int64) {
+	switch dt {
+	case Float:
+		return "float_data", n
+	case Double:
+		return "double_data", n
+	case Int64:
+		return "int64_data", n
+	case Uint32, Uint64:
+		return "uint64_data", n
+	case String:
+		return "string_data", n
+	case Int4, Uint4, Int2, Uint2:
+		return "int32_data", StorageBytes(dt, n) // one packed byte per entry
+	}
+	return "int32_data", n
+}
+
+// typedCount is the number of entries in the field typedField names.
+func typedCount(dt DataType, tp *onnxpb.TensorProto) int {
+	switch f, _ := typedField(dt, 0); f {
+	case "float_data":
+		return len(tp.FloatData)
+	case "double_data":
+		return len(tp.DoubleData)
+	case "int64_data":
+		return len(tp.Int64Data)
+	case "uint64_data":
+		return len(tp.Uint64Data)
+	case "string_data":
+		return len(tp.StringData)
+	}
+	return len(tp.Int32Data)
 }
 
 func decodeRaw(dt DataType, raw []byte, n int) (any, error) {

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/onnx-prom/onnx-prom/onnx/ir"
 	"github.com/onnx-prom/onnx-prom/onnx/tensor"
@@ -16,7 +17,9 @@ import (
 // The MobileNetV2 benchmarks run torchvision's mobilenet_v2 (random
 // weights, BatchNormalization not folded) in the interpreter and in ONNX
 // Runtime on the same input with the same number of threads, and report
-// images per second and milliseconds per image for both:
+// images per second and milliseconds per image for both; the "both"
+// sub-benchmarks alternate the two runtimes within each iteration and
+// report the ratio of their times:
 //
 //	go test -bench MobileNet -run '^$' ./verify/interp
 
@@ -96,6 +99,50 @@ func BenchmarkMobileNetV2(b *testing.B) {
 					}
 				}
 				reportImages(b, batch)
+			})
+			// Both runtimes in turn within each iteration, so that a
+			// machine whose load varies slows both alike: the fairest
+			// ratio.
+			b.Run(name+"/both", func(b *testing.B) {
+				if err := ort.Available(); err != nil {
+					b.Skip(err)
+				}
+				prog, err := Compile(m, Options{Threads: threads})
+				if err != nil {
+					b.Fatal(err)
+				}
+				s, err := ort.Open(data, ort.Options{IntraOpThreads: threads, InterOpThreads: 1})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer s.Close()
+				in := map[string]*tensor.Tensor{models.InputName: tensor.FromFloat32(x, shape...)}
+				oin := []ort.Tensor{{Name: models.InputName, Shape: shape, Data: x}}
+				if _, err := prog.Run(in); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := s.Run(oin); err != nil {
+					b.Fatal(err)
+				}
+				var ours, theirs time.Duration
+				b.ResetTimer()
+				for b.Loop() {
+					t0 := time.Now()
+					if _, err := prog.Run(in); err != nil {
+						b.Fatal(err)
+					}
+					t1 := time.Now()
+					if _, err := s.Run(oin); err != nil {
+						b.Fatal(err)
+					}
+					ours += t1.Sub(t0)
+					theirs += time.Since(t1)
+				}
+				imgs := float64(batch * b.N)
+				b.ReportMetric(ours.Seconds()*1e3/imgs, "interp-ms/img")
+				b.ReportMetric(theirs.Seconds()*1e3/imgs, "ort-ms/img")
+				b.ReportMetric(ours.Seconds()/theirs.Seconds(), "ratio")
+				b.ReportMetric(0, "ns/op")
 			})
 			b.Run(name+"/ort", func(b *testing.B) {
 				if err := ort.Available(); err != nil {

@@ -34,7 +34,7 @@ func (c *Ctx) Alloc(dt tensor.DataType, shape ...int64) (*tensor.Tensor, error) 
 		return nil, c.node.Errorf("output shape %v has %d elements, over the limit of %d", shape, n, int64(maxElements))
 	}
 	if c.maxBytes > 0 && n > c.maxBytes/elemBytes(dt) {
-		return nil, c.node.Errorf("output shape %v of %s takes more than the %d-byte limit: %v", shape, tensor.Name(dt), c.maxBytes, tensor.ErrTooLarge)
+		return nil, c.node.Errorf("output shape %v of %s takes more than the %d-byte limit: %w", shape, tensor.Name(dt), c.maxBytes, tensor.ErrTooLarge)
 	}
 	t, err := c.pool.get(dt, int(n))
 	if err != nil {
@@ -62,9 +62,9 @@ func (c *Ctx) Scratch(n int) []float32 { return c.ScratchOf(tensor.Float, n).([]
 // ScratchOf is Scratch for any numeric element type; it returns the typed
 // slice ([]int32 for INT32, ...).
 func (c *Ctx) ScratchOf(dt tensor.DataType, n int) any {
-	if c.maxBytes > 0 && int64(n) > c.maxBytes/elemBytes(dt) {
-		// Recovered by the run into an error naming the node.
-		panic(fmt.Sprintf("scratch buffer of %d elements of %s is over the %d-byte limit", n, tensor.Name(dt), c.maxBytes))
+	if n < 0 || (c.maxBytes > 0 && int64(n) > c.maxBytes/elemBytes(dt)) || int64(n) > maxElements {
+		// The run recovers this into an ordinary error naming the node.
+		panic(&limitError{fmt.Errorf("scratch buffer of %d elements of %s is over the limit of %d bytes: %w", n, tensor.Name(dt), c.maxBytes, tensor.ErrTooLarge)})
 	}
 	t, err := c.pool.get(dt, n)
 	if err != nil {
@@ -160,3 +160,8 @@ func makeData(dt tensor.DataType, n int) (any, error) {
 	}
 	return t.Data, nil
 }
+
+// limitError is what ScratchOf panics with when a buffer would be over the
+// size limit (it has no error result); runKernel turns it back into an
+// error.
+type limitError struct{ err error }

@@ -44,6 +44,16 @@ type hvNode struct {
 const hvNodeName = "heavy_node"
 
 func hvBuild(nd hvNode) (*ir.Model, map[string]*tensor.Tensor, error) {
+	mp, feeds, err := hvProto(nd)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := ir.FromProto(mp)
+	return m, feeds, err
+}
+
+// hvProto builds the one-node model as a proto, with its feeds.
+func hvProto(nd hvNode) (*onnxpb.ModelProto, map[string]*tensor.Tensor, error) {
 	if nd.outputs == 0 {
 		nd.outputs = 1
 	}
@@ -96,8 +106,7 @@ func hvBuild(nd hvNode) (*ir.Model, map[string]*tensor.Tensor, error) {
 		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(nd.opset)}},
 		Graph:       g,
 	}
-	m, err := ir.FromProto(mp)
-	return m, feeds, err
+	return mp, feeds, nil
 }
 
 // hvRun compiles and runs the node; it returns the outputs or the first
@@ -165,15 +174,25 @@ func fltA(name string, v float32) *onnxpb.AttributeProto  { return ir.FloatAttr(
 // reference) within tol relative to the largest |want|.
 func hvCheck(t testing.TB, what string, got *tensor.Tensor, shape []int64, want []float64, tol float64) {
 	t.Helper()
+	if err := hvDiff(got, shape, want, tol); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// hvDiff is hvCheck returning the mismatch as an error.
+func hvDiff(got *tensor.Tensor, shape []int64, want []float64, tol float64) error {
 	if got == nil {
-		t.Fatalf("%s: no output", what)
+		return fmt.Errorf("no output")
 	}
 	if fmt.Sprint(got.Shape) != fmt.Sprint(shape) {
-		t.Fatalf("%s: shape %v, want %v", what, got.Shape, shape)
+		return fmt.Errorf("shape %v, want %v", got.Shape, shape)
 	}
 	g, err := got.Float64s()
 	if err != nil {
-		t.Fatal(err)
+		return err
+	}
+	if len(g) != len(want) {
+		return fmt.Errorf("%d values, want %d", len(g), len(want))
 	}
 	scale := 1.0
 	for _, w := range want {
@@ -181,9 +200,10 @@ func hvCheck(t testing.TB, what string, got *tensor.Tensor, shape []int64, want 
 	}
 	for i := range want {
 		if d := math.Abs(g[i] - want[i]); !(d <= tol*scale) {
-			t.Fatalf("%s: element %d = %v, want %v", what, i, g[i], want[i])
+			return fmt.Errorf("element %d = %v, want %v", i, g[i], want[i])
 		}
 	}
+	return nil
 }
 
 func f64s(v ...float64) []float64 { return v }
@@ -378,6 +398,11 @@ func TestNormHandComputed(t *testing.T) {
 		f64s(-2.5/sd, -1.5/sd, -2.5/sd, -1.5/sd, 1.5/sd, 2.5/sd, 1.5/sd, 2.5/sd), 1e-6)
 	hvCheck(t, "bn running mean", outs[1], []int64{2}, f64s(0.5*1+0.5*3.5, 0.5*2+0.5*5.5), 1e-6)
 	hvCheck(t, "bn running var", outs[2], []int64{2}, f64s(0.5*3+0.5*4.25, 0.5*3+0.5*4.25), 1e-6)
+	// Opset 7 with spatial=0: one parameter per channel and position.
+	q := func(v ...float32) hvIn { return hvIn{t: f32([]int64{1, 2}, v...)} }
+	got = hvOne(t, hvNode{op: "BatchNormalization", opset: 7, attrs: []*onnxpb.AttributeProto{intA("spatial", 0), fltA("epsilon", 0)},
+		inputs: []hvIn{{t: f32([]int64{2, 1, 2}, 1, 2, 3, 4)}, q(1, 2), q(0, 0), q(0, 1), q(1, 1)}})
+	hvCheck(t, "batchnorm spatial=0", got, []int64{2, 1, 2}, f64s(1, 2, 3, 6), 1e-6)
 	// LayerNormalization over the last two axes with broadcast scale.
 	outs, err = hvRun(t, hvNode{op: "LayerNormalization", opset: 17, outputs: 3, attrs: []*onnxpb.AttributeProto{intA("axis", -2), fltA("epsilon", 0)},
 		inputs: []hvIn{{t: f32([]int64{1, 2, 2}, 1, 3, 5, 7)}, {t: f32([]int64{2}, 1, 2)}, {t: f32([]int64{1}, 1)}}})
@@ -1124,4 +1149,168 @@ func TestHeavyNoPanics(t *testing.T) {
 		}
 	}
 	t.Logf("%d of 400 random nodes ran, the others gave errors", ok)
+}
+
+// TestHeavyAgainstORT compares the ops with ONNX Runtime on attribute
+// combinations the backend tests do not cover.
+func TestHeavyAgainstORT(t *testing.T) {
+	ort.RequireOrSkip(t)
+	r := rand.New(rand.NewPCG(51, 52))
+	x4 := randT(r, 2, 6, 11, 9)
+	x3 := randT(r, 2, 4, 13)
+	x5 := randT(r, 1, 4, 5, 6, 7)
+	type tc struct {
+		name    string
+		op      string
+		opset   int64
+		attrs   []*onnxpb.AttributeProto
+		ins     []hvIn
+		outputs int
+	}
+	f := func(v ...float32) *tensor.Tensor { return f32([]int64{int64(len(v))}, v...) }
+	i64 := func(v ...int64) *tensor.Tensor {
+		return &tensor.Tensor{Type: tensor.Int64, Shape: []int64{int64(len(v))}, Data: v}
+	}
+	cases := []tc{
+		{"conv group dilation", "Conv", 21, []*onnxpb.AttributeProto{intA("group", 2), ints("dilations", 2, 1), ints("strides", 1, 2), ints("pads", 2, 0, 1, 3)},
+			[]hvIn{{t: x4}, {t: randT(r, 4, 3, 3, 2)}, {t: randT(r, 4)}}, 1},
+		{"conv depthwise same_lower", "Conv", 21, []*onnxpb.AttributeProto{intA("group", 6), strA("auto_pad", "SAME_LOWER"), ints("strides", 2, 2)},
+			[]hvIn{{t: x4}, {t: randT(r, 12, 1, 4, 3)}}, 1},
+		// ONNX Runtime rejects dilations with SAME_*.
+		{"conv same_upper", "Conv", 21, []*onnxpb.AttributeProto{strA("auto_pad", "SAME_UPPER"), ints("strides", 3, 2)},
+			[]hvIn{{t: x4}, {t: randT(r, 5, 6, 2, 3)}}, 1},
+		{"conv 1d", "Conv", 21, []*onnxpb.AttributeProto{ints("pads", 1, 2), ints("strides", 2)}, []hvIn{{t: x3}, {t: randT(r, 3, 4, 4)}}, 1},
+		{"conv 3d", "Conv", 21, []*onnxpb.AttributeProto{intA("group", 2), ints("pads", 1, 0, 1, 0, 1, 1)}, []hvIn{{t: x5}, {t: randT(r, 4, 2, 2, 3, 2)}}, 1},
+		{"convtranspose", "ConvTranspose", 21, []*onnxpb.AttributeProto{intA("group", 2), ints("strides", 2, 3), ints("dilations", 1, 2), ints("pads", 1, 0, 0, 2), ints("output_padding", 1, 2)},
+			[]hvIn{{t: x4}, {t: randT(r, 6, 2, 3, 3)}, {t: randT(r, 4)}}, 1},
+		{"convtranspose output_shape", "ConvTranspose", 21, []*onnxpb.AttributeProto{ints("strides", 2, 2), ints("output_shape", 22, 18)},
+			[]hvIn{{t: x4}, {t: randT(r, 6, 3, 3, 3)}}, 1},
+		{"convtranspose same_upper", "ConvTranspose", 21, []*onnxpb.AttributeProto{ints("strides", 2, 3), strA("auto_pad", "SAME_UPPER")},
+			[]hvIn{{t: x4}, {t: randT(r, 6, 2, 4, 3)}}, 1},
+		{"convtranspose same_lower", "ConvTranspose", 21, []*onnxpb.AttributeProto{ints("strides", 2, 3), strA("auto_pad", "SAME_LOWER")},
+			[]hvIn{{t: x4}, {t: randT(r, 6, 2, 4, 3)}}, 1},
+		{"convtranspose 1d", "ConvTranspose", 21, []*onnxpb.AttributeProto{ints("strides", 3), ints("pads", 1, 1)}, []hvIn{{t: x3}, {t: randT(r, 4, 2, 5)}}, 1},
+		{"maxpool ceil dilation indices", "MaxPool", 12, []*onnxpb.AttributeProto{ints("kernel_shape", 3, 2), ints("strides", 2, 2), ints("dilations", 2, 1),
+			ints("pads", 1, 1, 1, 0), intA("ceil_mode", 1)}, []hvIn{{t: x4}}, 2},
+		{"maxpool same_lower", "MaxPool", 12, []*onnxpb.AttributeProto{ints("kernel_shape", 2, 3), strA("auto_pad", "SAME_LOWER"), ints("strides", 2, 2)}, []hvIn{{t: x4}}, 1},
+		{"maxpool 1d", "MaxPool", 12, []*onnxpb.AttributeProto{ints("kernel_shape", 4), ints("strides", 3), intA("ceil_mode", 1)}, []hvIn{{t: x3}}, 1},
+		{"avgpool ceil include pad", "AveragePool", 19, []*onnxpb.AttributeProto{ints("kernel_shape", 3, 3), ints("strides", 2, 2), ints("pads", 1, 1, 1, 1),
+			intA("ceil_mode", 1), intA("count_include_pad", 1)}, []hvIn{{t: x4}}, 1},
+		{"avgpool ceil", "AveragePool", 19, []*onnxpb.AttributeProto{ints("kernel_shape", 3, 2), ints("strides", 2, 3), ints("pads", 1, 0, 1, 1), intA("ceil_mode", 1)}, []hvIn{{t: x4}}, 1},
+		{"avgpool same_upper 3d", "AveragePool", 19, []*onnxpb.AttributeProto{ints("kernel_shape", 2, 3, 2), strA("auto_pad", "SAME_UPPER")}, []hvIn{{t: x5}}, 1},
+		{"lppool", "LpPool", 18, []*onnxpb.AttributeProto{ints("kernel_shape", 2, 2), ints("strides", 2, 1), intA("p", 3)}, []hvIn{{t: x4}}, 1},
+		{"globallppool", "GlobalLpPool", 2, []*onnxpb.AttributeProto{intA("p", 2)}, []hvIn{{t: x4}}, 1},
+		{"globalmaxpool 3d", "GlobalMaxPool", 1, nil, []hvIn{{t: x5}}, 1},
+		{"lrn", "LRN", 13, []*onnxpb.AttributeProto{intA("size", 5), fltA("alpha", 0.01), fltA("beta", 0.6), fltA("bias", 2)}, []hvIn{{t: x4}}, 1},
+		{"instancenorm", "InstanceNormalization", 6, []*onnxpb.AttributeProto{fltA("epsilon", 0.01)}, []hvIn{{t: x4}, {t: randT(r, 6)}, {t: randT(r, 6)}}, 1},
+		{"layernorm", "LayerNormalization", 17, []*onnxpb.AttributeProto{intA("axis", 2)}, []hvIn{{t: x4}, {t: randT(r, 11, 9)}, {t: randT(r, 9)}}, 3},
+		{"batchnorm", "BatchNormalization", 15, nil, []hvIn{{t: x4}, {t: randT(r, 6)}, {t: randT(r, 6)}, {t: randT(r, 6)}, {t: f(1, 2, 3, 0.5, 0.25, 1)}}, 1},
+		{"matmul broadcast", "MatMul", 13, nil, []hvIn{{t: randT(r, 3, 1, 5, 7)}, {t: randT(r, 4, 7, 2)}}, 1},
+		{"gemm", "Gemm", 13, []*onnxpb.AttributeProto{fltA("alpha", 0.7), fltA("beta", 1.5), intA("transA", 1)},
+			[]hvIn{{t: randT(r, 7, 5)}, {t: randT(r, 7, 3)}, {t: randT(r, 5, 1)}}, 1},
+	}
+	// Resize: every coordinate mode with each interpolation mode, up and
+	// down, plus antialias, exclude_outside, axes and the aspect policies.
+	// With scales whose output size is not scale·in exactly, align_corners
+	// follows the ONNX reference (and backend tests), which divides by
+	// scale·in - 1 where ONNX Runtime divides by out - 1: such cases use
+	// sizes here. The scales avoid exact nearest-rounding ties.
+	xr := randT(r, 1, 2, 6, 7)
+	for _, coord := range []string{"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "half_pixel_symmetric"} {
+		for _, mode := range []string{"nearest", "linear", "cubic"} {
+			ins := [][]hvIn{{{t: xr}, {}, {t: f(1, 1, 1.5, 2.25)}}, {{t: xr}, {}, {t: f(1, 1, 0.45, 0.55)}}}
+			if coord == "align_corners" {
+				ins = [][]hvIn{{{t: xr}, {}, {}, {t: i64(1, 2, 9, 15)}}, {{t: xr}, {}, {}, {t: i64(1, 2, 2, 3)}}}
+			}
+			for _, in := range ins {
+				cases = append(cases, tc{"resize " + coord + " " + mode, "Resize", 19,
+					[]*onnxpb.AttributeProto{strA("mode", mode), strA("coordinate_transformation_mode", coord)}, in, 1})
+			}
+		}
+	}
+	for _, nm := range []string{"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"} {
+		cases = append(cases, tc{"resize nearest " + nm, "Resize", 19,
+			[]*onnxpb.AttributeProto{strA("nearest_mode", nm), strA("coordinate_transformation_mode", "asymmetric")},
+			[]hvIn{{t: xr}, {}, {}, {t: i64(1, 2, 15, 4)}}, 1})
+	}
+	cases = append(cases, tc{"resize exclude_outside cubic", "Resize", 19,
+		[]*onnxpb.AttributeProto{strA("mode", "cubic"), intA("exclude_outside", 1), fltA("cubic_coeff_a", -0.5)},
+		[]hvIn{{t: xr}, {}, {t: f(1, 1, 1.7, 0.8)}}, 1})
+	for _, mode := range []string{"linear", "cubic"} {
+		cases = append(cases,
+			tc{"resize antialias " + mode, "Resize", 19, []*onnxpb.AttributeProto{strA("mode", mode), intA("antialias", 1)},
+				[]hvIn{{t: xr}, {}, {t: f(1, 1, 0.5, 0.35)}}, 1},
+			tc{"resize antialias exclude_outside " + mode, "Resize", 19, []*onnxpb.AttributeProto{strA("mode", mode), intA("antialias", 1), intA("exclude_outside", 1)},
+				[]hvIn{{t: xr}, {}, {t: f(1, 1, 0.45, 0.3)}}, 1},
+			tc{"resize tf_crop_and_resize " + mode, "Resize", 19, []*onnxpb.AttributeProto{strA("mode", mode), strA("coordinate_transformation_mode", "tf_crop_and_resize"), fltA("extrapolation_value", 7)},
+				[]hvIn{{t: xr}, {t: f(0, 0, -0.2, 0.3, 1, 1, 0.9, 1.4)}, {}, {t: i64(1, 2, 5, 8)}}, 1})
+	}
+	cases = append(cases,
+		tc{"resize axes", "Resize", 19, []*onnxpb.AttributeProto{ints("axes", 3, 2), strA("mode", "linear")}, []hvIn{{t: xr}, {}, {}, {t: i64(10, 4)}}, 1},
+		tc{"resize not_smaller", "Resize", 19, []*onnxpb.AttributeProto{ints("axes", 2, 3), strA("keep_aspect_ratio_policy", "not_smaller")}, []hvIn{{t: xr}, {}, {}, {t: i64(9, 5)}}, 1},
+		tc{"resize not_larger", "Resize", 19, []*onnxpb.AttributeProto{ints("axes", 2, 3), strA("keep_aspect_ratio_policy", "not_larger"), strA("mode", "linear")}, []hvIn{{t: xr}, {}, {}, {t: i64(9, 5)}}, 1},
+		tc{"resize opset 10 nearest down", "Resize", 10, nil, []hvIn{{t: xr}, {t: f(1, 1, 0.6, 0.45)}}, 1},
+		tc{"resize opset 10 linear", "Resize", 10, []*onnxpb.AttributeProto{strA("mode", "linear")}, []hvIn{{t: xr}, {t: f(1, 1, 1.5, 2)}}, 1},
+		tc{"upsample", "Upsample", 9, []*onnxpb.AttributeProto{strA("mode", "linear")}, []hvIn{{t: xr}, {t: f(1, 1, 2, 1.5)}}, 1},
+	)
+	var failed []string
+	for _, c := range cases {
+		nd := hvNode{op: c.op, opset: c.opset, attrs: c.attrs, inputs: c.ins, outputs: c.outputs}
+		mp, feeds, err := hvProto(nd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, o := range mp.Graph.Output {
+			dt := int32(tensor.Float)
+			if c.op == "MaxPool" && i == 1 {
+				dt = int32(tensor.Int64)
+			}
+			o.Type = &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{TensorType: &onnxpb.TypeProto_Tensor{ElemType: proto.Int32(dt)}}}
+		}
+		data, err := models.Marshal(mp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := ort.Open(data, ort.Options{IntraOpThreads: 1})
+		if err != nil {
+			t.Errorf("%s: ONNX Runtime: %v", c.name, err)
+			continue
+		}
+		var in []ort.Tensor
+		for _, gi := range mp.Graph.Input {
+			ft := feeds[gi.GetName()]
+			in = append(in, ort.Tensor{Name: gi.GetName(), Shape: ft.Shape, Data: ft.Data})
+		}
+		want, err := s.Run(in)
+		s.Close()
+		if err != nil {
+			t.Errorf("%s: ONNX Runtime: %v", c.name, err)
+			continue
+		}
+		got, err := hvRun(t, nd)
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		for i := range want {
+			var w []float64
+			switch d := want[i].Data.(type) {
+			case []float32:
+				for _, v := range d {
+					w = append(w, float64(v))
+				}
+			case []int64:
+				for _, v := range d {
+					w = append(w, float64(v))
+				}
+			}
+			if err := hvDiff(got[i], want[i].Shape, w, 1e-5); err != nil {
+				failed = append(failed, fmt.Sprintf("%s output %d: %v", c.name, i, err))
+			}
+		}
+	}
+	for _, f := range failed {
+		t.Error(f)
+	}
+	t.Logf("%d cases compared with ONNX Runtime %s", len(cases), ort.Version())
 }

@@ -3,6 +3,7 @@ package interp
 import (
 	"fmt"
 	"slices"
+	"sync/atomic"
 
 	"github.com/onnx-prom/onnx-prom/onnx/tensor"
 	"github.com/onnx-prom/onnx-prom/verify/interp/kernels"
@@ -11,8 +12,17 @@ import (
 
 // This file holds Conv and the helpers the convolution, pooling,
 // normalization and resize kernels share (names prefixed with cnn): window
-// attributes and geometry, and float32 views of float tensors. FLOAT16,
-// BFLOAT16 and DOUBLE inputs of these ops are computed in float32.
+// attributes and geometry, float32 views of float tensors, dynamic
+// parallel loops. FLOAT16, BFLOAT16 and DOUBLE inputs of these ops are
+// computed in float32.
+//
+// Conv takes one of three paths: depthwise convs (one input channel per
+// group, 1-D or 2-D) run the direct multi-tap kernel plane by plane; all
+// others run as a packed GEMM per image and group, Y_g = W_g · im2col(X_g),
+// where the im2col matrix is never formed (the GEMM packs its blocks
+// straight from X) and is X itself for pointwise (1×1, stride 1, no pad)
+// convs. Constant weights are converted and packed when the node is
+// compiled; the bias is added by the GEMM micro-kernel.
 
 func init() {
 	Register("", "Conv", buildConv)
@@ -281,6 +291,39 @@ func cnnFinish(t *tensor.Tensor, buf []float32) {
 	}
 }
 
+// cnnFor runs f over [0, n) like c.Parallel, but hands out chunks of at
+// least grain items (about eight per worker) dynamically, so that a worker
+// slowed down (by a busy machine, or uneven chunks) delays nobody.
+func cnnFor(c *Ctx, n, grain int, f func(lo, hi int)) {
+	cnnForWorkers(c, n, grain, func(_, lo, hi int) { f(lo, hi) })
+}
+
+// cnnForWorkers is cnnFor that also passes the index of the worker
+// (0 <= worker < c.Threads()) running the chunk, for per-worker scratch.
+func cnnForWorkers(c *Ctx, n, grain int, f func(worker, lo, hi int)) {
+	grain = max(1, grain)
+	workers := min(c.Threads(), n/grain)
+	if workers <= 1 {
+		if n > 0 {
+			f(0, 0, n)
+		}
+		return
+	}
+	chunk := max(grain, n/(8*workers))
+	var next atomic.Int64
+	c.Parallel(workers, 1, func(lo, hi int) {
+		for w := lo; w < hi; w++ {
+			for {
+				i := int(next.Add(1)-1) * chunk
+				if i >= n {
+					break
+				}
+				f(w, i, min(n, i+chunk))
+			}
+		}
+	})
+}
+
 // cnnParallel adapts c.Parallel to the kernels package.
 func cnnParallel(c *Ctx) kernels.ParallelFunc { return c.Parallel }
 
@@ -512,28 +555,25 @@ func convDepthwise(c *Ctx, geo *cnnGeom, x, w, bias, y []float32, nb, ch, m int)
 	per := d.ScratchSize()
 	scratch := c.Scratch(workers * per)
 	taps := d.Taps()
-	c.Parallel(workers, 1, func(lo, hi int) {
-		var offsBuf [64]int
-		offs := offsBuf[:0]
-		if taps > len(offsBuf) {
-			offs = make([]int, taps)
-		}
-		offs = offs[:taps]
-		for wk := lo; wk < hi; wk++ {
-			buf := scratch[wk*per : (wk+1)*per]
-			// Static split of the planes: worker wk takes every
-			// workers-th block of planes.
-			p0 := wk * planes / workers
-			p1 := (wk + 1) * planes / workers
-			for q := p0; q < p1; q++ {
-				n, o := q/m, q%m
-				ci := o / mult
-				var bv float32
-				if bias != nil {
-					bv = bias[o]
-				}
-				d.Plane(y[q*outSize:(q+1)*outSize], x[(n*ch+ci)*inSize:(n*ch+ci+1)*inSize], w[o*ksz:(o+1)*ksz], bv, buf, offs)
+	offsets := make([]int, workers*taps)
+	for wk := 0; wk < workers; wk++ {
+		d.Prepare(scratch[wk*per:(wk+1)*per], offsets[wk*taps:(wk+1)*taps])
+	}
+	grain := max(1, planes/workers)
+	if workers > 1 {
+		grain = max(1, (1<<14)/max(1, outSize*ksz))
+	}
+	cnnForWorkers(c, planes, grain, func(wk, lo, hi int) {
+		buf := scratch[wk*per : (wk+1)*per]
+		offs := offsets[wk*taps : (wk+1)*taps]
+		for q := lo; q < hi; q++ {
+			n, o := q/m, q%m
+			ci := o / mult
+			var bv float32
+			if bias != nil {
+				bv = bias[o]
 			}
+			d.Plane(y[q*outSize:(q+1)*outSize], x[(n*ch+ci)*inSize:(n*ch+ci+1)*inSize], w[o*ksz:(o+1)*ksz], bv, buf, offs)
 		}
 	})
 }

@@ -293,7 +293,7 @@ func (k *convTransposeKernel) Run(c *Ctx, in, out []*tensor.Tensor) error {
 			C: col}
 		workers := gm.Workers(c.Threads())
 		gm.Run(cnnParallel(c), workers, c.Scratch(gm.ScratchSize(workers)))
-		c.Parallel(m, max(1, (1<<15)/max(1, inSize*geo.kSize)), func(lo, hi int) {
+		cnnFor(c, m, max(1, (1<<15)/max(1, inSize*geo.kSize)), func(lo, hi int) {
 			for o := lo; o < hi; o++ {
 				dst := yf[(n*m+o)*outSize : (n*m+o+1)*outSize]
 				var bv float32

@@ -183,7 +183,7 @@ func (k *batchNormKernel) Run(c *Ctx, in, out []*tensor.Tensor) error {
 	}
 	if k.spatial {
 		planes := nb * ch
-		c.Parallel(planes, max(1, (1<<15)/max(1, inner)), func(lo, hi int) {
+		cnnFor(c, planes, max(1, (1<<15)/max(1, inner)), func(lo, hi int) {
 			for q := lo; q < hi; q++ {
 				kernels.ScaleShift(yf[q*inner:(q+1)*inner], xf[q*inner:(q+1)*inner], a[q%ch], b[q%ch])
 			}
@@ -204,7 +204,7 @@ func (k *batchNormKernel) Run(c *Ctx, in, out []*tensor.Tensor) error {
 // bnBatchStats computes per-channel mean and (population) variance over
 // the batch and spatial dimensions.
 func bnBatchStats(c *Ctx, x, mean, variance []float32, nb, ch, inner int) {
-	c.Parallel(ch, 1, func(lo, hi int) {
+	cnnFor(c, ch, 1, func(lo, hi int) {
 		for ci := lo; ci < hi; ci++ {
 			var s float64
 			for n := 0; n < nb; n++ {
@@ -279,7 +279,7 @@ func (k *instanceNormKernel) Run(c *Ctx, in, out []*tensor.Tensor) error {
 	if err != nil {
 		return err
 	}
-	c.Parallel(nb*ch, max(1, (1<<15)/max(1, inner)), func(lo, hi int) {
+	cnnFor(c, nb*ch, max(1, (1<<15)/max(1, inner)), func(lo, hi int) {
 		for q := lo; q < hi; q++ {
 			src := xf[q*inner : (q+1)*inner]
 			mean, inv := normStats(src, k.eps)
@@ -466,7 +466,7 @@ func (k *layerNormKernel) Run(c *Ctx, in, out []*tensor.Tensor) error {
 			out[j+1] = stats[j]
 		}
 	}
-	c.Parallel(outer, max(1, (1<<15)/max(1, inner)), func(lo, hi int) {
+	cnnFor(c, outer, max(1, (1<<15)/max(1, inner)), func(lo, hi int) {
 		for q := lo; q < hi; q++ {
 			src := xf[q*inner : (q+1)*inner]
 			mean, inv := normStats(src, k.eps)
@@ -557,7 +557,7 @@ func (k *lrnKernel) Run(c *Ctx, in, out []*tensor.Tensor) error {
 	before := (k.size - 1) / 2
 	after := k.size - 1 - before
 	scale := k.alpha / float64(k.size)
-	c.Parallel(nb*ch, max(1, (1<<12)/max(1, inner*k.size)), func(lo, hi int) {
+	cnnFor(c, nb*ch, max(1, (1<<12)/max(1, inner*k.size)), func(lo, hi int) {
 		for q := lo; q < hi; q++ {
 			n, ci := q/ch, q%ch
 			c0, c1 := max(0, ci-before), min(ch-1, ci+after)

@@ -315,7 +315,7 @@ func (w *poolWalker) next() {
 // poolPlanesParallel runs f over the planes in parallel chunks.
 func poolPlanesParallel(c *Ctx, geo *cnnGeom, planes int, f func(lo, hi int, offs []int)) {
 	work := max(1, geo.outSize*geo.kSize)
-	c.Parallel(planes, max(1, (1<<15)/work), func(lo, hi int) {
+	cnnFor(c, planes, max(1, (1<<15)/work), func(lo, hi int) {
 		var buf [64]int
 		offs := buf[:]
 		if geo.kSize > len(buf) {
@@ -424,7 +424,7 @@ func avgPoolPlanes(c *Ctx, k *poolKernel, geo *cnnGeom, x, y []float32, planes i
 }
 
 func globalPoolPlanes(c *Ctx, k *poolKernel, geo *cnnGeom, x, y []float32, planes int) {
-	c.Parallel(planes, max(1, (1<<15)/max(1, geo.inSize)), func(lo, hi int) {
+	cnnFor(c, planes, max(1, (1<<15)/max(1, geo.inSize)), func(lo, hi int) {
 		for q := lo; q < hi; q++ {
 			src := x[q*geo.inSize : (q+1)*geo.inSize]
 			switch k.kind {

@@ -14,7 +14,9 @@ import (
 // nearest, 2 for linear, 4 for cubic, more with antialias). Coordinates and
 // weights follow the ONNX reference implementation: x_original from
 // coordinate_transformation_mode (align_corners uses scale·in as the output
-// length, as the reference does), neighbours clamped to the edge,
+// length, as the reference and the backend tests do; ONNX Runtime uses the
+// integer output size, which differs only when scales give a fractional
+// scale·in), neighbours clamped to the edge,
 // exclude_outside renormalizing, tf_crop_and_resize extrapolating.
 // Resize-10 and Upsample use asymmetric coordinates and, for nearest, the
 // rounding of ONNX Runtime ("simple": ceil when downsampling, floor
@@ -296,7 +298,7 @@ func (k *resizeKernel) Run(c *Ctx, in, out []*tensor.Tensor) error {
 		if xs[a] == 0 || outDims[a] == 0 {
 			continue
 		}
-		ax, err := k.axisTable(a, int(xs[a]), int(outDims[a]), scale[a], roiStart[a], roiEnd[a])
+		ax, err := k.axisTable(c, a, int(xs[a]), int(outDims[a]), scale[a], roiStart[a], roiEnd[a])
 		if err != nil {
 			return err
 		}
@@ -338,8 +340,8 @@ func (k *resizeKernel) Run(c *Ctx, in, out []*tensor.Tensor) error {
 		return err
 	}
 	out[0] = y
-	yd := make([]float64, y.Len())
-	resizeRun(c, plan, xs, xd, yd, k.extrapolation, func(n int) []float64 { return make([]float64, n) })
+	yd := c.ScratchOf(tensor.Double, y.Len()).([]float64)
+	resizeRun(c, plan, xs, xd, yd, k.extrapolation, func(n int) []float64 { return c.ScratchOf(tensor.Double, n).([]float64) })
 	return resizeStoreInts(y, yd)
 }
 
@@ -353,7 +355,7 @@ type resizeAxis struct {
 	extrap              []bool
 }
 
-func (k *resizeKernel) axisTable(axis, in, out int, scale, roiStart, roiEnd float64) (*resizeAxis, error) {
+func (k *resizeKernel) axisTable(c *Ctx, axis, in, out int, scale, roiStart, roiEnd float64) (*resizeAxis, error) {
 	ax := &resizeAxis{axis: axis, in: in, out: out}
 	outF := scale * float64(in)
 	var ns int // taps of the neighbourhood
@@ -378,8 +380,8 @@ func (k *resizeKernel) axisTable(axis, in, out int, scale, roiStart, roiEnd floa
 		return nil, fmt.Errorf("resizing dimension %d from %d to %d needs too large a filter", axis, in, out)
 	}
 	ax.taps = ns
-	ax.idx = make([]int32, out*ns)
-	ax.w = make([]float64, out*ns)
+	ax.idx = c.ScratchOf(tensor.Int32, out*ns).([]int32)
+	ax.w = c.ScratchOf(tensor.Double, out*ns).([]float64)
 	coeff := make([]float64, ns)
 	for x := 0; x < out; x++ {
 		xf := float64(x)
@@ -544,7 +546,7 @@ func resizeRun[T float32 | float64](c *Ctx, plan []*resizeAxis, xs []int64, x, y
 			dst = scratch(outer * ax.out * inner)
 		}
 		rows := outer * ax.out
-		c.Parallel(rows, max(1, (1<<14)/max(1, inner*ax.taps)), func(lo, hi int) {
+		cnnFor(c, rows, max(1, (1<<14)/max(1, inner*ax.taps)), func(lo, hi int) {
 			for row := lo; row < hi; row++ {
 				o, xo := row/ax.out, row%ax.out
 				d := dst[row*inner : (row+1)*inner]

@@ -260,9 +260,15 @@ func opName(domain, op string) string {
 }
 
 // nodeError marks errors that already name their node.
-type nodeError struct{ msg string }
+type nodeError struct {
+	msg string
+	err error // the cause, for errors.Is (from a %w in Errorf)
+}
 
 func (e *nodeError) Error() string { return e.msg }
+
+// Unwrap returns the cause.
+func (e *nodeError) Unwrap() error { return e.err }
 
 type runState struct {
 	slots []*tensor.Tensor
@@ -402,6 +408,10 @@ func (p *Program) run(st *runState, inputs map[string]*tensor.Tensor, o RunOptio
 func runKernel(s *step, c *Ctx, in, out []*tensor.Tensor) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
+			if le, ok := r.(*limitError); ok {
+				err = fmt.Errorf("node %s: %w", s.node.Label(), le.err)
+				return
+			}
 			err = fmt.Errorf("node %s: kernel failed: %v", s.node.Label(), r)
 		}
 	}()

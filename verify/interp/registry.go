@@ -52,7 +52,8 @@ func (n *Node) InputType(i int) tensor.DataType {
 
 // Errorf returns an error that names the node.
 func (n *Node) Errorf(format string, args ...any) error {
-	return &nodeError{fmt.Sprintf("node %s: %s", n.Label(), fmt.Sprintf(format, args...))}
+	err := fmt.Errorf(format, args...)
+	return &nodeError{msg: fmt.Sprintf("node %s: %s", n.Label(), err), err: err}
 }
 
 // Builder checks a node's attributes and inputs and returns its kernel.

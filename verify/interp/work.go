@@ -78,29 +78,43 @@ func convWork(n *ir.Node, x, w []int64) (int64, bool) {
 	}
 	sp := len(x) - 2
 	out := satMul(x[0], w[0])
-	out = satMul(out, spatialOut(n, x[2:], sp))
+	out = satMul(out, spatialOut(n, x[2:], w[2:], sp))
 	return satMul(out, numel(w[1:])), true
 }
 
-// spatialOut bounds the number of output positions of a windowed op over
-// the spatial sizes in (pads and strides from n's attributes).
-func spatialOut(n *ir.Node, in []int64, sp int) int64 {
+// spatialOut is the number of output positions of a windowed op with the
+// given kernel over the spatial sizes in (pads, strides, dilations and
+// auto_pad from n's attributes), as ONNX defines them.
+func spatialOut(n *ir.Node, in, kernel []int64, sp int) int64 {
 	strides, _ := n.AttrInts("strides", nil)
 	pads, _ := n.AttrInts("pads", nil)
+	dil, _ := n.AttrInts("dilations", nil)
 	autoPad, _ := n.AttrString("auto_pad", "NOTSET")
 	total := int64(1)
 	for i := 0; i < sp && i < len(in); i++ {
 		size := clampPos(in[i])
-		if (autoPad == "NOTSET" || autoPad == "") && len(pads) == 2*sp {
-			size = satAdd(size, satAdd(clampPos(pads[i]), clampPos(pads[sp+i])))
-		}
 		s := int64(1)
 		if len(strides) == sp && strides[i] > 1 {
 			s = strides[i]
 		}
+		if autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER" {
+			total = satMul(total, (size+s-1)/s)
+			continue
+		}
+		if (autoPad == "NOTSET" || autoPad == "") && len(pads) == 2*sp {
+			size = satAdd(size, satAdd(clampPos(pads[i]), clampPos(pads[sp+i])))
+		}
+		ext := int64(1) // the kernel's extent
+		if i < len(kernel) {
+			d := int64(1)
+			if len(dil) == sp && dil[i] > 1 {
+				d = dil[i]
+			}
+			ext = satAdd(satMul(d, clampPos(kernel[i])-1), 1)
+		}
 		o := int64(0)
-		if size > 0 {
-			o = (size-1)/s + 1
+		if size >= ext {
+			o = (size-ext)/s + 1
 		}
 		total = satMul(total, o)
 	}
@@ -116,7 +130,7 @@ func poolWork(n *ir.Node, x []int64) (int64, bool) {
 	}
 	k, _ := n.AttrInts("kernel_shape", nil)
 	sp := len(x) - 2
-	out := satMul(satMul(x[0], x[1]), spatialOut(n, x[2:], sp))
+	out := satMul(satMul(x[0], x[1]), spatialOut(n, x[2:], k, sp))
 	return satMul(out, numel(k)), true
 }
 

@@ -13,23 +13,36 @@ type Depthwise2D struct {
 // layout describes the padded, polyphase copy of the input plane that
 // Plane works on: the padded plane split into SH×SW phase blocks of
 // phH×phW values, block (r, c) holding the padded rows r, r+SH, … and
-// columns c, c+SW, …. Every tap then reads a contiguous run of a block.
+// columns c, c+SW, …. Every tap then reads a contiguous run of a block,
+// and the whole plane is computed as one run at row stride phW (the
+// phW-OW extra values per row are computed and dropped).
 func (d *Depthwise2D) layout() (phH, phW int) {
 	hp := (d.OH-1)*d.SH + (d.KH-1)*d.DH + 1
 	wp := (d.OW-1)*d.SW + (d.KW-1)*d.DW + 1
 	return (hp + d.SH - 1) / d.SH, (wp + d.SW - 1) / d.SW
 }
 
-// flat reports whether Plane computes the whole plane in one pass at row
-// stride phW (then compacted), rather than row by row: worth it for narrow
-// planes.
-func (d *Depthwise2D) flat(phW int) bool { return true }
+// dense returns, for a strided conv of narrow planes, the stride-1
+// geometry whose output Plane computes and then subsamples: on short rows
+// the polyphase split costs more than the extra multiplications.
+func (d *Depthwise2D) dense() (Depthwise2D, bool) {
+	if (d.SH == 1 && d.SW == 1) || d.W > 32 || d.SH*d.SW > 4 {
+		return Depthwise2D{}, false
+	}
+	e := *d
+	e.OH, e.OW = (d.OH-1)*d.SH+1, (d.OW-1)*d.SW+1
+	e.SH, e.SW = 1, 1
+	return e, true
+}
 
 // ScratchSize is the length of the scratch buffer Plane needs.
 func (d *Depthwise2D) ScratchSize() int {
+	if e, ok := d.dense(); ok {
+		return e.ScratchSize() + e.OH*e.OW
+	}
 	phH, phW := d.layout()
 	n := d.SH * d.SW * phH * phW
-	if d.flat(phW) && phW != d.OW {
+	if phW != d.OW {
 		n += (d.OH-1)*phW + d.OW
 	}
 	return n
@@ -39,14 +52,17 @@ func (d *Depthwise2D) ScratchSize() int {
 // needs.
 func (d *Depthwise2D) Taps() int { return d.KH * d.KW }
 
-// Plane computes dst[oh·OW+ow] = bias + Σ w[kh·KW+kw]·src[ih·W+iw] with
-// ih = oh·SH - PadT + kh·DH, iw = ow·SW - PadL + kw·DW (zero outside the
-// plane). scratch must hold ScratchSize() values and offs Taps() ints.
-func (d *Depthwise2D) Plane(dst, src, w []float32, bias float32, scratch []float32, offs []int) {
+// Prepare readies a scratch buffer (ScratchSize values) and offs (Taps
+// ints) for Plane calls with this geometry: it zeroes the padding, which
+// Plane never writes, and computes the tap offsets.
+func (d *Depthwise2D) Prepare(scratch []float32, offs []int) {
+	if e, ok := d.dense(); ok {
+		e.Prepare(scratch, offs)
+		return
+	}
 	phH, phW := d.layout()
 	block := phH * phW
-	buf := scratch[:d.SH*d.SW*block]
-	d.fill(buf, src, phH, phW)
+	clear(scratch[:d.SH*d.SW*block])
 	offs = offs[:d.KH*d.KW]
 	for kh := 0; kh < d.KH; kh++ {
 		y := kh * d.DH
@@ -55,70 +71,120 @@ func (d *Depthwise2D) Plane(dst, src, w []float32, bias float32, scratch []float
 			offs[kh*d.KW+kw] = (y%d.SH*d.SW+x%d.SW)*block + y/d.SH*phW + x/d.SW
 		}
 	}
-	w = w[:len(offs)]
-	switch {
-	case phW == d.OW:
-		Taps(dst[:d.OH*d.OW], buf, offs, w, bias)
-	case d.flat(phW):
-		tmp := scratch[len(buf) : len(buf)+(d.OH-1)*phW+d.OW]
-		Taps(tmp, buf, offs, w, bias)
+}
+
+// Plane computes dst[oh·OW+ow] = bias + Σ w[kh·KW+kw]·src[ih·W+iw] with
+// ih = oh·SH - PadT + kh·DH, iw = ow·SW - PadL + kw·DW (zero outside the
+// plane). scratch and offs must have been readied by Prepare for the same
+// geometry.
+func (d *Depthwise2D) Plane(dst, src, w []float32, bias float32, scratch []float32, offs []int) {
+	if e, ok := d.dense(); ok {
+		n := e.ScratchSize()
+		full := scratch[n : n+e.OH*e.OW]
+		e.Plane(full, src, w, bias, scratch[:n], offs)
 		for oh := 0; oh < d.OH; oh++ {
-			copy(dst[oh*d.OW:(oh+1)*d.OW], tmp[oh*phW:])
+			row := full[oh*d.SH*e.OW:][:e.OW]
+			out := dst[oh*d.OW : (oh+1)*d.OW]
+			for ow := range out {
+				out[ow] = row[ow*d.SW]
+			}
 		}
-	default:
-		for oh := 0; oh < d.OH; oh++ {
-			Taps(dst[oh*d.OW:(oh+1)*d.OW], buf[oh*phW:], offs, w, bias)
+		return
+	}
+	phH, phW := d.layout()
+	buf := scratch[:d.SH*d.SW*phH*phW]
+	d.fill(buf, src, phH, phW)
+	offs = offs[:d.KH*d.KW]
+	w = w[:len(offs)]
+	if phW == d.OW {
+		Taps(dst[:d.OH*d.OW], buf, offs, w, bias)
+		return
+	}
+	tmp := scratch[len(buf) : len(buf)+(d.OH-1)*phW+d.OW]
+	Taps(tmp, buf, offs, w, bias)
+	for oh := 0; oh < d.OH; oh++ {
+		copy(dst[oh*d.OW:(oh+1)*d.OW], tmp[oh*phW:])
+	}
+}
+
+// fill writes the input values of the polyphase padded copy of src into
+// buf (the padding is zero already).
+func (d *Depthwise2D) fill(buf, src []float32, phH, phW int) {
+	block := phH * phW
+	for r := 0; r < d.SH; r++ {
+		// Block rows j with input row ih = j·SH + r - PadT in [0, H).
+		j0 := 0
+		if r < d.PadT {
+			j0 = (d.PadT - r + d.SH - 1) / d.SH
+		}
+		for j := j0; j < phH; j++ {
+			ih := j*d.SH + r - d.PadT
+			if ih >= d.H {
+				break
+			}
+			in := src[ih*d.W : (ih+1)*d.W]
+			switch d.SW {
+			case 1:
+				// Padded column x holds input column x - PadL.
+				line := buf[r*block+j*phW:][:phW]
+				if d.PadL < phW {
+					copy(line[d.PadL:], in)
+				}
+			case 2:
+				d.fill2(buf[(r*2)*block+j*phW:][:phW], buf[(r*2+1)*block+j*phW:][:phW], in)
+			default:
+				for c := 0; c < d.SW; c++ {
+					line := buf[(r*d.SW+c)*block+j*phW:][:phW]
+					// line[i] holds padded column i·SW + c, input column
+					// i·SW + c - PadL.
+					i := 0
+					if c < d.PadL {
+						i = (d.PadL - c + d.SW - 1) / d.SW
+					}
+					for iw := i*d.SW + c - d.PadL; i < phW && iw < len(in); iw += d.SW {
+						line[i] = in[iw]
+						i++
+					}
+				}
+			}
 		}
 	}
 }
 
-// fill writes the polyphase padded copy of src into buf.
-func (d *Depthwise2D) fill(buf, src []float32, phH, phW int) {
-	block := phH * phW
-	for r := 0; r < d.SH; r++ {
-		for j := 0; j < phH; j++ {
-			ih := j*d.SH + r - d.PadT
-			if ih < 0 || ih >= d.H {
-				for c := 0; c < d.SW; c++ {
-					clear(buf[(r*d.SW+c)*block+j*phW:][:phW])
-				}
-				continue
-			}
-			in := src[ih*d.W : (ih+1)*d.W]
-			if d.SW == 1 {
-				line := buf[r*block+j*phW:][:phW]
-				// Padded column x holds input column x - PadL.
-				lo := min(d.PadL, phW)
-				hi := min(d.PadL+d.W, phW)
-				clear(line[:lo])
-				if hi > lo {
-					copy(line[lo:hi], in)
-				}
-				clear(line[max(hi, lo):])
-				continue
-			}
-			if d.SW == 2 {
-				d.fill2(buf[(r*2)*block+j*phW:][:phW], buf[(r*2+1)*block+j*phW:][:phW], in)
-				continue
-			}
-			for c := 0; c < d.SW; c++ {
-				line := buf[(r*d.SW+c)*block+j*phW:][:phW]
-				// line[i] holds padded column i·SW + c, input column
-				// i·SW + c - PadL.
-				i0 := 0
-				if c < d.PadL {
-					i0 = (d.PadL - c + d.SW - 1) / d.SW
-				}
-				i0 = min(i0, phW)
-				clear(line[:i0])
-				i := i0
-				for iw := i0*d.SW + c - d.PadL; i < phW && iw < len(in); iw += d.SW {
-					line[i] = in[iw]
-					i++
-				}
-				clear(line[i:])
+// fill2 is one padded input row for column stride 2: line0 and line1 get
+// the even and odd padded columns (padded column x is input column
+// x - PadL).
+func (d *Depthwise2D) fill2(line0, line1, in []float32) {
+	lines := [2][]float32{line0, line1}
+	if len(in) < 32 {
+		// Short rows: a plain scatter beats the setup of the vector path.
+		for iw, v := range in {
+			x := iw + d.PadL
+			if l := lines[x&1]; x>>1 < len(l) {
+				l[x>>1] = v
 			}
 		}
+		return
+	}
+	// Phase c starts at line index j[c], reading input column
+	// 2·j[c] + c - PadL, which is 0 for one phase and 1 for the other.
+	var j [2]int
+	for c := 0; c < 2; c++ {
+		if c < d.PadL {
+			j[c] = min((d.PadL-c+1)/2, len(lines[c]))
+		}
+	}
+	cEven := d.PadL & 1 // the phase whose first input column is even
+	cOdd := 1 - cEven
+	ne := max(0, min((len(in)+1)/2, len(lines[cEven])-j[cEven]))
+	no := max(0, min(len(in)/2, len(lines[cOdd])-j[cOdd]))
+	pairs := min(ne, no)
+	deinterleave2(lines[cEven][j[cEven]:], lines[cOdd][j[cOdd]:], in, pairs)
+	for i := pairs; i < ne; i++ {
+		lines[cEven][j[cEven]+i] = in[2*i]
+	}
+	for i := pairs; i < no; i++ {
+		lines[cOdd][j[cOdd]+i] = in[2*i+1]
 	}
 }
 
@@ -148,34 +214,4 @@ func tapsGeneric(dst, base []float32, offs []int, w []float32, init float32) {
 			dst[i] += wt * v
 		}
 	}
-}
-
-// fill2 is one padded input row for column stride 2: line0 and line1 get
-// the even and odd padded columns (padded column x is input column
-// x - PadL).
-func (d *Depthwise2D) fill2(line0, line1, in []float32) {
-	lines := [2][]float32{line0, line1}
-	// Phase c starts at line index j[c], reading input column
-	// 2·j[c] + c - PadL, which is 0 for one phase and 1 for the other.
-	var j [2]int
-	for c := 0; c < 2; c++ {
-		if c < d.PadL {
-			j[c] = min((d.PadL-c+1)/2, len(lines[c]))
-		}
-		clear(lines[c][:j[c]])
-	}
-	cEven := (d.PadL) & 1 // the phase whose first input column is even
-	cOdd := 1 - cEven
-	ne := max(0, min((len(in)+1)/2, len(lines[cEven])-j[cEven]))
-	no := max(0, min(len(in)/2, len(lines[cOdd])-j[cOdd]))
-	pairs := min(ne, no)
-	deinterleave2(lines[cEven][j[cEven]:], lines[cOdd][j[cOdd]:], in, pairs)
-	for i := pairs; i < ne; i++ {
-		lines[cEven][j[cEven]+i] = in[2*i]
-	}
-	for i := pairs; i < no; i++ {
-		lines[cOdd][j[cOdd]+i] = in[2*i+1]
-	}
-	clear(lines[cEven][j[cEven]+ne:])
-	clear(lines[cOdd][j[cOdd]+no:])
 }

@@ -84,3 +84,35 @@ func scaleShift(dst, src []float32, a, b float32) {
 	}
 	scaleShiftGeneric(dst[i:], src[i:], a, b)
 }
+
+//go:noescape
+func copyPanelsAVX2(dst, src *float32, n, stride int)
+
+// copyPanels copies n runs of NR values from src (contiguous) to dst, run
+// q at q·stride.
+func copyPanels(dst, src []float32, n, stride int) {
+	if n <= 0 {
+		return
+	}
+	if !HasSIMD {
+		copyPanelsGeneric(dst, src, n, stride)
+		return
+	}
+	_ = src[n*NR-1]
+	_ = dst[(n-1)*stride+NR-1]
+	copyPanelsAVX2(&dst[0], &src[0], n, stride)
+}
+
+//go:noescape
+func clampAVX2(dst, src *float32, n int, lo, hi float32)
+
+func clamp(dst, src []float32, lo, hi float32) {
+	n := len(src)
+	i := 0
+	// NaN bounds follow Go's min and max only in the portable loop.
+	if HasSIMD && n >= 32 && lo == lo && hi == hi {
+		i = n &^ 31
+		clampAVX2(&dst[0], &src[0], i, lo, hi)
+	}
+	clampGeneric(dst[i:], src[i:], lo, hi)
+}

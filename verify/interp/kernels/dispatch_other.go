@@ -22,3 +22,7 @@ func deinterleave2(even, odd, src []float32, n int) {
 }
 
 func scaleShift(dst, src []float32, a, b float32) { scaleShiftGeneric(dst, src, a, b) }
+
+func copyPanels(dst, src []float32, n, stride int) { copyPanelsGeneric(dst, src, n, stride) }
+
+func clamp(dst, src []float32, lo, hi float32) { clampGeneric(dst, src, lo, hi) }

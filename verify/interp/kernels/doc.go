@@ -8,8 +8,11 @@
 // callers hand in the scratch memory the routines need and a function that
 // runs work in parallel.
 //
-// The innermost loops (the GEMM micro-kernel and the tap row kernel) have a
-// portable Go version and, on amd64 CPUs with AVX2 and FMA, an assembly
-// version behind the same signature; the build tag purego selects the
-// portable version everywhere.
+// The innermost loops (the 6×16 GEMM micro-kernel, the multi-tap row
+// routine of the depthwise convolution, and the packing, deinterleaving
+// and scale-shift loops) have a portable Go version and, on amd64 CPUs with
+// AVX2 and FMA, an assembly version behind the same signature, chosen at
+// run time (HasSIMD); the build tag purego selects the portable versions
+// everywhere. The tests check each assembly routine against its portable
+// version and the drivers against naive loops.
 package kernels

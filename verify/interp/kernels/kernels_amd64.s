@@ -168,6 +168,8 @@ TEXT ·tapsAVX2(SB), NOSPLIT, $0-52
 	MOVQ offs+24(FP), R8
 	MOVQ w+32(FP), R9
 	MOVQ ntaps+40(FP), R10
+	MOVQ R10, R14
+	ANDQ $-2, R14
 	VBROADCASTSS init+48(FP), Y15
 
 loop64:
@@ -213,14 +215,22 @@ tap64:
 
 loop32:
 	CMPQ CX, $32
-	JLT loop8
+	JLT loop16
 	VMOVAPS Y15, Y0
 	VMOVAPS Y15, Y1
 	VMOVAPS Y15, Y2
 	VMOVAPS Y15, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
 	XORQ R11, R11
 
-tap32:
+	// Taps in pairs into two accumulator sets, for more independent
+	// FMA chains.
+pair32:
+	CMPQ R11, R14
+	JGE single32
 	MOVQ (R8)(R11*8), R12
 	LEAQ (SI)(R12*4), R13
 	VBROADCASTSS (R9)(R11*4), Y8
@@ -228,9 +238,32 @@ tap32:
 	VFMADD231PS 32(R13), Y8, Y1
 	VFMADD231PS 64(R13), Y8, Y2
 	VFMADD231PS 96(R13), Y8, Y3
-	INCQ R11
+	MOVQ 8(R8)(R11*8), R12
+	LEAQ (SI)(R12*4), R13
+	VBROADCASTSS 4(R9)(R11*4), Y9
+	VFMADD231PS (R13), Y9, Y4
+	VFMADD231PS 32(R13), Y9, Y5
+	VFMADD231PS 64(R13), Y9, Y6
+	VFMADD231PS 96(R13), Y9, Y7
+	ADDQ $2, R11
+	JMP pair32
+
+single32:
 	CMPQ R11, R10
-	JLT tap32
+	JGE sum32
+	MOVQ (R8)(R11*8), R12
+	LEAQ (SI)(R12*4), R13
+	VBROADCASTSS (R9)(R11*4), Y8
+	VFMADD231PS (R13), Y8, Y0
+	VFMADD231PS 32(R13), Y8, Y1
+	VFMADD231PS 64(R13), Y8, Y2
+	VFMADD231PS 96(R13), Y8, Y3
+
+sum32:
+	VADDPS Y4, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VADDPS Y6, Y2, Y2
+	VADDPS Y7, Y3, Y3
 	VMOVUPS Y0, (DI)
 	VMOVUPS Y1, 32(DI)
 	VMOVUPS Y2, 64(DI)
@@ -239,6 +272,50 @@ tap32:
 	ADDQ $128, SI
 	SUBQ $32, CX
 	JMP loop32
+
+loop16:
+	CMPQ CX, $16
+	JLT loop8
+	VMOVAPS Y15, Y0
+	VMOVAPS Y15, Y1
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	XORQ R11, R11
+
+pair16:
+	CMPQ R11, R14
+	JGE single16
+	MOVQ (R8)(R11*8), R12
+	LEAQ (SI)(R12*4), R13
+	VBROADCASTSS (R9)(R11*4), Y8
+	VFMADD231PS (R13), Y8, Y0
+	VFMADD231PS 32(R13), Y8, Y1
+	MOVQ 8(R8)(R11*8), R12
+	LEAQ (SI)(R12*4), R13
+	VBROADCASTSS 4(R9)(R11*4), Y9
+	VFMADD231PS (R13), Y9, Y4
+	VFMADD231PS 32(R13), Y9, Y5
+	ADDQ $2, R11
+	JMP pair16
+
+single16:
+	CMPQ R11, R10
+	JGE sum16
+	MOVQ (R8)(R11*8), R12
+	LEAQ (SI)(R12*4), R13
+	VBROADCASTSS (R9)(R11*4), Y8
+	VFMADD231PS (R13), Y8, Y0
+	VFMADD231PS 32(R13), Y8, Y1
+
+sum16:
+	VADDPS Y4, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP loop16
 
 loop8:
 	CMPQ CX, $8
@@ -344,5 +421,61 @@ sLoop:
 	JNE sLoop
 
 sDone:
+	VZEROUPPER
+	RET
+
+// func copyPanelsAVX2(dst, src *float32, n, stride int)
+// Copies n runs of 16 floats from src (contiguous) to dst + q*stride.
+TEXT ·copyPanelsAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVQ stride+24(FP), DX
+	SHLQ $2, DX
+
+cpLoop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ $64, SI
+	ADDQ DX, DI
+	DECQ CX
+	JNE cpLoop
+	VZEROUPPER
+	RET
+
+// func clampAVX2(dst, src *float32, n int, lo, hi float32)
+// dst[i] = min(max(src[i], lo), hi) for i < n, n a multiple of 32. The
+// element is the second source of VMAXPS and VMINPS, which they return
+// when an operand is NaN: NaN elements stay NaN.
+TEXT ·clampAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS lo+24(FP), Y8
+	VBROADCASTSS hi+28(FP), Y9
+	SHRQ $5, CX
+	JEQ cDone
+
+cLoop:
+	VMAXPS (SI), Y8, Y0
+	VMAXPS 32(SI), Y8, Y1
+	VMAXPS 64(SI), Y8, Y2
+	VMAXPS 96(SI), Y8, Y3
+	VMINPS Y0, Y9, Y0
+	VMINPS Y1, Y9, Y1
+	VMINPS Y2, Y9, Y2
+	VMINPS Y3, Y9, Y3
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNE cLoop
+
+cDone:
 	VZEROUPPER
 	RET

@@ -272,6 +272,9 @@ func TestDepthwiseAgainstNaive(t *testing.T) {
 		{1, 29, 1, 4, 1, 3, 1, 2, 0, 1, 0, 2},
 		{5, 70, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0},
 		{6, 6, 7, 7, 1, 1, 1, 1, 3, 3, 3, 3},
+		{14, 14, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},
+		{15, 9, 3, 2, 2, 1, 2, 1, 1, 0, 0, 1},
+		{8, 11, 2, 3, 1, 2, 1, 1, 0, 2, 0, 0},
 	}
 	for _, tc := range cases {
 		oh := (tc.h+tc.pt+tc.pb-((tc.kh-1)*tc.dh+1))/tc.sh + 1
@@ -285,8 +288,14 @@ func TestDepthwiseAgainstNaive(t *testing.T) {
 		d := &Depthwise2D{H: tc.h, W: tc.w, OH: oh, OW: ow, KH: tc.kh, KW: tc.kw, SH: tc.sh, SW: tc.sw,
 			DH: tc.dh, DW: tc.dw, PadT: tc.pt, PadL: tc.pl}
 		got := make([]float32, oh*ow)
-		d.Plane(got, x, wt, 0.25, make([]float32, d.ScratchSize()), make([]int, d.Taps()))
-		closeTo(t, "depthwise", got, want, 1e-5)
+		// Garbage in the scratch buffer must not matter after Prepare.
+		scratch := randSlice(r, d.ScratchSize())
+		offs := make([]int, d.Taps())
+		d.Prepare(scratch, offs)
+		for rep := 0; rep < 2; rep++ {
+			d.Plane(got, x, wt, 0.25, scratch, offs)
+			closeTo(t, "depthwise", got, want, 1e-5)
+		}
 	}
 }
 
@@ -347,6 +356,7 @@ func benchDepthwise(b *testing.B, c, h, stride int) {
 	y := make([]float32, c*oh*oh)
 	s := make([]float32, d.ScratchSize())
 	offs := make([]int, 9)
+	d.Prepare(s, offs)
 	for b.Loop() {
 		for q := 0; q < c; q++ {
 			d.Plane(y[q*oh*oh:(q+1)*oh*oh], x[q*h*h:(q+1)*h*h], w[q*9:], 0, s, offs)
@@ -412,4 +422,38 @@ func BenchmarkMobileNetPointwise(b *testing.B) {
 		}
 	}
 	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+func TestClampMatchesGeneric(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	nan := float32(math.NaN())
+	inf := float32(math.Inf(1))
+	for _, n := range []int{0, 1, 31, 32, 33, 64, 100, 1000} {
+		src := randSlice(r, n)
+		for i := range src {
+			switch r.IntN(10) {
+			case 0:
+				src[i] = nan
+			case 1:
+				src[i] = inf
+			case 2:
+				src[i] = -inf
+			case 3:
+				src[i] = float32(math.Copysign(0, -1))
+			}
+		}
+		for _, b := range [][2]float32{{0, 6}, {-1, 1}, {-inf, 0.5}, {0.25, inf}, {nan, 1}, {2, 1}} {
+			want := make([]float32, n+1)
+			got := make([]float32, n+1)
+			want[n], got[n] = 7, 7
+			clampGeneric(want[:n], src, b[0], b[1])
+			Clamp(got[:n], src, b[0], b[1])
+			for i := range want {
+				// Equal values (+0 and -0 alike) or both NaN.
+				if got[i] != want[i] && !(got[i] != got[i] && want[i] != want[i]) {
+					t.Fatalf("n=%d bounds %v: element %d = %v, want %v", n, b, i, got[i], want[i])
+				}
+			}
+		}
+	}
 }

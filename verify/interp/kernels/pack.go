@@ -17,10 +17,10 @@ func (d *Dense) PackB(dst []float32, p, k0, k1, j0, j1 int) {
 		off = d.Offset(p)
 	}
 	kc := k1 - k0
-	for jp := j0; jp < j1; jp += NR {
-		panel := dst[(jp-j0)/NR*kc*NR:][:kc*NR]
-		cols := min(NR, j1-jp)
-		if d.Trans {
+	if d.Trans {
+		for jp := j0; jp < j1; jp += NR {
+			panel := dst[(jp-j0)/NR*kc*NR:][:kc*NR]
+			cols := min(NR, j1-jp)
 			if cols < NR {
 				clear(panel)
 			}
@@ -30,19 +30,29 @@ func (d *Dense) PackB(dst []float32, p, k0, k1, j0, j1 int) {
 					panel[kk*NR+j] = v
 				}
 			}
-			continue
 		}
-		if cols == NR {
-			for k := k0; k < k1; k++ {
-				*(*[NR]float32)(panel[(k-k0)*NR:]) = *(*[NR]float32)(d.Data[off+k*d.Ld+jp:])
-			}
-			continue
-		}
-		for k := k0; k < k1; k++ {
-			dp := panel[(k-k0)*NR : (k-k0+1)*NR]
-			copy(dp, d.Data[off+k*d.Ld+jp:][:cols])
+		return
+	}
+	// Row by row, so that B is read sequentially.
+	full := (j1 - j0) / NR
+	cols := (j1 - j0) % NR
+	for k := k0; k < k1; k++ {
+		src := d.Data[off+k*d.Ld+j0 : off+k*d.Ld+j1]
+		row := dst[(k-k0)*NR:]
+		copyPanels(row, src, full, kc*NR)
+		if cols > 0 {
+			dp := row[full*kc*NR:][:NR]
+			copy(dp, src[full*NR:])
 			clear(dp[cols:])
 		}
+	}
+}
+
+// copyPanelsGeneric copies n runs of NR values from src (contiguous) to
+// dst, run q at q·stride.
+func copyPanelsGeneric(dst, src []float32, n, stride int) {
+	for q := 0; q < n; q++ {
+		copy(dst[q*stride:q*stride+NR], src[q*NR:q*NR+NR])
 	}
 }
 
@@ -75,37 +85,64 @@ func (s *Conv2D) PackB(dst []float32, p, k0, k1, j0, j1 int) {
 		q, col := 0, 0
 		oh, ow := j0/s.OW, j0%s.OW
 		for j := j0; j < j1; {
-			run := min(s.OW-ow, j1-j)
 			ih := oh*s.SH - s.PadT + kh*s.DH
-			if ih < 0 || ih >= s.H {
-				for t := 0; t < run; t++ {
-					dst[q*kc*NR+row0+col] = 0
-					if col++; col == NR {
-						col, q = 0, q+1
-					}
-				}
-			} else {
-				row := src[ih*s.W : (ih+1)*s.W]
-				iw := ow*s.SW - s.PadL + kw*s.DW
-				for t := 0; t < run; t++ {
-					var v float32
-					if uint(iw) < uint(len(row)) {
-						v = row[iw]
-					}
-					dst[q*kc*NR+row0+col] = v
-					if col++; col == NR {
-						col, q = 0, q+1
-					}
-					iw += s.SW
-				}
+			var row []float32
+			if ih >= 0 && ih < s.H {
+				row = src[ih*s.W : (ih+1)*s.W]
 			}
-			j += run
+			// The rest of output row oh, in pieces that end at panel ends.
+			for run := min(s.OW-ow, j1-j); run > 0; {
+				seg := min(run, NR-col)
+				d := dst[q*kc*NR+row0+col:][:seg]
+				if row == nil {
+					clear(d)
+				} else {
+					gatherRow(d, row, ow*s.SW-s.PadL+kw*s.DW, s.SW)
+				}
+				if col += seg; col == NR {
+					col, q = 0, q+1
+				}
+				ow += seg
+				j += seg
+				run -= seg
+			}
 			ow = 0
 			oh++
 		}
 		if col > 0 {
 			clear(dst[q*kc*NR+row0+col : q*kc*NR+row0+NR])
 		}
+	}
+}
+
+// gatherRow sets d[t] = row[i0 + t·step], zero where that index is
+// outside row.
+func gatherRow(d, row []float32, i0, step int) {
+	// The t with 0 <= i0 + t·step < len(row) form [lo, hi).
+	lo := 0
+	if i0 < 0 {
+		lo = min((-i0+step-1)/step, len(d))
+	}
+	hi := len(d)
+	if last := i0 + (hi-1)*step; last >= len(row) {
+		hi = max(lo, (len(row)-i0+step-1)/step)
+	}
+	if lo > 0 {
+		clear(d[:lo])
+	}
+	if hi < len(d) {
+		clear(d[hi:])
+	}
+	if hi <= lo {
+		return
+	}
+	if step == 1 {
+		copy(d[lo:hi], row[i0+lo:])
+		return
+	}
+	src := row[i0+lo*step : i0+(hi-1)*step+1]
+	for t, i := lo, 0; t < hi; t, i = t+1, i+step {
+		d[t] = src[i]
 	}
 }
 
