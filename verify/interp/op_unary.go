@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/onnx-prom/onnx-prom/onnx/tensor"
+	"github.com/onnx-prom/onnx-prom/verify/interp/kernels"
 	"github.com/x448/float16"
 )
 
@@ -669,6 +670,20 @@ func buildClip(n *Node) (Kernel, error) {
 		y, err := c.Alloc(x.Type, x.Shape...)
 		if err != nil {
 			return err
+		}
+		if xs, ok := x.Data.([]float32); ok {
+			// float32, the CNN case: the SIMD clamp (NaN stays NaN, as min/max do).
+			l, h := float32(math.Inf(-1)), float32(math.Inf(1))
+			if lo != nil {
+				l = lo.([]float32)[0]
+			}
+			if hi != nil {
+				h = hi.([]float32)[0]
+			}
+			ys := y.Data.([]float32)
+			c.Parallel(len(xs), elemGrain, func(a, b int) { kernels.Clamp(ys[a:b], xs[a:b], l, h) })
+			out[0] = y
+			return nil
 		}
 		c.Parallel(x.Len(), elemGrain, func(a, b int) { k.clip(y.Data, x.Data, lo, hi, a, b) })
 		out[0] = y
