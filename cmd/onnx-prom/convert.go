@@ -149,8 +149,10 @@ func runConvert(args []string, stdout, stderr io.Writer) error {
 				return err
 			}
 			path := strings.TrimSuffix(out, ".onnx") + "." + p.Name + ".onnx"
-			if victim, err := inFiles.clobbers(path); err != nil || victim != "" {
-				return fmt.Errorf("--dump-after: %s would overwrite the input file %s (%v)", path, victim, err)
+			if victim, err := inFiles.clobbers(path); err != nil {
+				return err
+			} else if victim != "" {
+				return fmt.Errorf("--dump-after: %s would overwrite the input file %s", path, victim)
 			}
 			if err := staged.write(path, func(w io.Writer) error { return onnx.Write(w, dm) }); err != nil {
 				return err

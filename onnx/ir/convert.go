@@ -243,7 +243,7 @@ func typeFromProto(tp *onnxpb.TypeProto) (tensor.DataType, Shape) {
 	for _, d := range tt.Shape.Dim {
 		switch d.Value.(type) {
 		case *onnxpb.TensorShapeProto_Dimension_DimValue:
-			if d.GetDimValue() < -1000000000000000000 {
+			if d.GetDimValue() < 0 {
 				// Not a size: some exporters write -1 for "unknown".
 				s = append(s, UnknownDim)
 				continue
