@@ -109,17 +109,84 @@ func crossCheck(t *testing.T, converted *onnxpb.ModelProto, input *tensor.Tensor
 		maxAbs = max(maxAbs, math.Abs(float64(want[i]-got[i])))
 		scale = max(scale, math.Abs(float64(want[i])))
 	}
-	t.Logf("int8 tensors: %d of %d elements identical (%.4f%%), max difference %d; output max |diff| %.3g (output scale %.3g)",
+	t.Logf("whole model: int8 tensors %d of %d elements identical (%.4f%%), max difference %d; output max |diff| %.3g (output scale %.3g)",
 		exact, total, 100*float64(exact)/float64(total), worst, maxAbs, scale)
-	if worst > 1 {
-		t.Errorf("an 8-bit tensor differs by %d steps between the interpreter and ONNX Runtime", worst)
-	}
-	if float64(exact) < 0.999*float64(total) {
-		t.Errorf("only %d of %d 8-bit elements identical", exact, total)
-	}
 	if maxAbs > 0.05*scale {
 		t.Errorf("outputs differ by %g at scale %g", maxAbs, scale)
 	}
+	// Layer by layer: each integer conv run by the interpreter on ONNX
+	// Runtime's own input must give ONNX Runtime's output within one step
+	// (TernaryConv requantizes in float64, ORT's reference body in float32,
+	// so a value on a rounding boundary may land one step apart), and
+	// exactly in the common case. Whole-model differences above come from
+	// such steps propagating through later layers.
+	lexact, ltotal, lworst := 0, 0, int64(0)
+	for _, n := range exposed.Graph.Node {
+		if n.GetOpType() != "TernaryConv" && n.GetOpType() != "QLinearConv" {
+			continue
+		}
+		in, ok := byName[n.Input[0]]
+		if !ok {
+			continue
+		}
+		single := singleNodeModel(t, exposed, n)
+		prog, err := interp.Compile(mustIR(t, single), interp.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := &tensor.Tensor{Shape: in.Shape, Data: in.Data}
+		x.Type = map[bool]tensor.DataType{true: tensor.Int8, false: tensor.Uint8}[isInt8(in.Data)]
+		res, err := prog.Run(map[string]*tensor.Tensor{n.Input[0]: x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := res[n.Output[0]].Int64s()
+		o := byName[n.Output[0]]
+		want, _ := (&tensor.Tensor{Type: res[n.Output[0]].Type, Shape: o.Shape, Data: o.Data}).Int64s()
+		for i := range got {
+			d := got[i] - want[i]
+			if d < 0 {
+				d = -d
+			}
+			if d == 0 {
+				lexact++
+			}
+			lworst = max(lworst, d)
+			ltotal++
+		}
+	}
+	t.Logf("layer by layer on ORT's inputs: %d of %d elements identical (%.4f%%), max difference %d", lexact, ltotal, 100*float64(lexact)/float64(ltotal), lworst)
+	if lworst > 1 {
+		t.Errorf("a layer differs by %d steps from ONNX Runtime on the same input", lworst)
+	}
+	if float64(lexact) < 0.999*float64(ltotal) {
+		t.Errorf("only %d of %d layer outputs identical", lexact, ltotal)
+	}
+}
+
+func isInt8(d any) bool { _, ok := d.([]int8); return ok }
+
+// singleNodeModel is a model of node n alone: its first input becomes the
+// graph input, its other inputs stay initializers.
+func singleNodeModel(t *testing.T, mp *onnxpb.ModelProto, n *onnxpb.NodeProto) *onnxpb.ModelProto {
+	t.Helper()
+	inits := map[string]*onnxpb.TensorProto{}
+	for _, tp := range mp.Graph.Initializer {
+		inits[tp.GetName()] = tp
+	}
+	g := &onnxpb.GraphProto{Name: proto.String("layer"), Node: []*onnxpb.NodeProto{n},
+		Input:  []*onnxpb.ValueInfoProto{{Name: proto.String(n.Input[0])}},
+		Output: []*onnxpb.ValueInfoProto{{Name: proto.String(n.Output[0])}}}
+	seen := map[string]bool{}
+	for _, name := range n.Input[1:] {
+		if tp := inits[name]; tp != nil && !seen[name] {
+			seen[name] = true
+			g.Initializer = append(g.Initializer, tp)
+		}
+	}
+	out := proto.Clone(mp).(*onnxpb.ModelProto)
+	out.Graph = g
+	return out
 }
 
 func TestConvertedModelsMatchORT(t *testing.T) {
