@@ -500,17 +500,18 @@ func buildReshape(c *compiler, n *ir.Node) error {
 	if err != nil {
 		return err
 	}
-	sv := n.Input(1)
-	if sv == nil || !sv.IsConst() {
-		return fmt.Errorf("the shape input must be a constant")
+	target, ok := c.intsOf(n.Input(1))
+	if !ok {
+		return fmt.Errorf("the shape input must be a constant (or computed from shapes)")
 	}
-	t, err := sv.Tensor()
-	if err != nil {
-		return err
+	target = append([]int64{}, target...)
+	if len(target) > 0 && target[0] == batchDim {
+		target[0] = 0
 	}
-	target, err := t.Int64s()
-	if err != nil {
-		return err
+	for _, d := range target[min(1, len(target)):] {
+		if d == batchDim {
+			return fmt.Errorf("target shape moves the batch axis")
+		}
 	}
 	allowZero, err := n.AttrInt("allowzero", 0)
 	if err != nil {
@@ -520,7 +521,7 @@ func buildReshape(c *compiler, n *ir.Node) error {
 		return fmt.Errorf("target shape %v has no batch axis", target)
 	}
 	switch {
-	case target[0] == 0 && allowZero == 0, target[0] == -1, c.batch >= 1 && target[0] == c.batch:
+	case target[0] == 0, target[0] == -1, c.batch >= 1 && target[0] == c.batch:
 	default:
 		return fmt.Errorf("target shape %v: its first axis must keep the batch (0, -1 or %d)", target, c.batch)
 	}

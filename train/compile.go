@@ -55,6 +55,7 @@ type compiler struct {
 	edgeB map[*ir.Value]*buf
 	batch int64 // the graph input's declared batch size, or -1
 	skip  map[*ir.Node]bool
+	ints  map[*ir.Value][]int64 // shape tensors folded at compile time
 }
 
 // build compiles a prepared model (see prepare) into a net.
@@ -63,7 +64,8 @@ func build(m *ir.Model, pl *plan, o buildOptions) (nt *net, err error) {
 	nt = &net{maxBatch: o.batch, workers: max(1, o.workers), model: m, paramOf: map[*ir.Value]*Param{}, valueBufs: map[*ir.Value]*buf{}, quantPlan: pl}
 	nt.st.n = o.batch
 	c := &compiler{nt: nt, o: o, pl: pl, cur: map[*ir.Value]*buf{}, prodQ: map[*ir.Value]*actQuant{},
-		edgeQ: map[*ir.Value]*actQuant{}, edgeB: map[*ir.Value]*buf{}, batch: -1, skip: map[*ir.Node]bool{}}
+		edgeQ: map[*ir.Value]*actQuant{}, edgeB: map[*ir.Value]*buf{}, batch: -1, skip: map[*ir.Node]bool{},
+		ints: map[*ir.Value][]int64{}}
 	if err := c.inputs(g); err != nil {
 		return nil, err
 	}
@@ -82,6 +84,11 @@ func build(m *ir.Model, pl *plan, o buildOptions) (nt *net, err error) {
 		}
 		if n.Domain != "" && n.Domain != "ai.onnx" {
 			return nil, fmt.Errorf("node %s: domain %q is not supported for training", n.Label(), n.Domain)
+		}
+		if done, err := c.foldShape(n); err != nil {
+			return nil, fmt.Errorf("node %s: %w", n.Label(), err)
+		} else if done {
+			continue
 		}
 		bf := builders[n.OpType]
 		if bf == nil {

@@ -127,3 +127,30 @@ func checkClose(t *testing.T, what string, got, want []float32, tol float64) {
 		}
 	}
 }
+
+// TestShapeSubgraphForward checks a Reshape whose target is computed from
+// Shape against the interpreter, at two batch sizes.
+func TestShapeSubgraphForward(t *testing.T) {
+	mp := tmodel([]int{2, 3, 2}, []tnode{{"Shape", []string{"x"}, "s", nil},
+		{"Gather", []string{"s", "i0"}, "g", nil}, {"Unsqueeze", []string{"g", "ax"}, "u", nil},
+		{"Concat", []string{"u", "m1"}, "t", []*onnxpb.AttributeProto{aInt("axis", 0)}},
+		{"Reshape", []string{"x", "t"}, "r", nil}, {"MatMul", []string{"r", "w"}, "y", nil}},
+		[]tinit{{name: "i0", shape: []int64{0}}, {name: "ax", shape: []int64{0}}, {name: "m1", shape: []int64{-1}},
+			{"w", []int64{12, 3}, randInput(1, 36, 4)}}, "y")
+	// Gather with a scalar index: make i0 a scalar.
+	for _, tp := range mp.Graph.Initializer {
+		if tp.GetName() == "i0" {
+			tp.Dims = nil
+		}
+	}
+	tr, err := NewTrainer(mp, Options{Mode: Float, Batch: 4, Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	for _, n := range []int{4, 3} {
+		x := randInput(n, 12, uint64(n))
+		want := interpRun(t, mp, x, int64(n), 2, 3, 2)
+		checkClose(t, "y", tr.forwardRaw(x, n), want, 1e-5)
+	}
+}

@@ -71,16 +71,18 @@ func interpAccuracy(t testing.TB, mp *onnxpb.ModelProto, ds Dataset) float64 {
 type pipelineResult struct {
 	floatAcc, ptqAcc, recoverAcc, qatAcc float64
 	simQAT                               float64 // QAT model in the training simulation
+	qatRecAcc                            float64 // QAT from the recovered model
 	floatEpoch, qatEpoch                 time.Duration
 }
 
 type pipelineConfig struct {
 	floatEpochs, qatEpochs int
 	trainLimit, testLimit  int
-	floatBatch             int
+	floatBatch, qatBatch   int
 	calibSamples           int
 	qatLR                  float64
-	distill, noRecover     bool
+	distill                float64            // DistillWeight (0: cross-entropy only)
+	qatFromRecovered       bool               // also measure QAT started from the recovered model
 	floatModel             *onnxpb.ModelProto // skip float training
 	log                    func(format string, args ...any)
 }
@@ -107,6 +109,9 @@ func runPipeline(t testing.TB, dir string, pc pipelineConfig) pipelineResult {
 	}
 	if pc.floatBatch == 0 {
 		pc.floatBatch = 64
+	}
+	if pc.qatBatch == 0 {
+		pc.qatBatch = 64
 	}
 	if pc.trainLimit > 0 && pc.trainLimit < trainSet.Len() {
 		idx := make([]int, pc.trainLimit)
@@ -167,43 +172,55 @@ func runPipeline(t testing.TB, dir string, pc pipelineConfig) pipelineResult {
 	if pc.qatLR == 0 {
 		pc.qatLR = 1e-2
 	}
-	start := rec
-	if pc.noRecover {
-		start = floatModel
+	qat := func(start *onnxpb.ModelProto, what string) (float64, float64, time.Duration) {
+		o := Options{Mode: QAT, Epochs: pc.qatEpochs, Batch: pc.qatBatch, LR: pc.qatLR, RelativeLR: true,
+			Shift: 2, Seed: 2, Threads: 2, Teacher: floatModel}
+		if pc.distill > 0 {
+			o.Distill, o.DistillWeight = true, pc.distill
+		}
+		qt, err := NewTrainer(start, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer qt.Close()
+		hist, err := qt.Fit(trainSet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var epoch time.Duration
+		for _, h := range hist {
+			epoch += h.Duration / time.Duration(len(hist))
+		}
+		sim, err := qt.Evaluate(testSet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		qm, ranges, err := qt.Export()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var warns []string
+		qconv, rep, err := passes.Convert(qm, passes.Options{Config: passes.DefaultConfig(), Ranges: ranges, Warn: func(s string) { warns = append(warns, s) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(warns) > 0 {
+			t.Errorf("converting the QAT model warned: %v", warns)
+		}
+		for _, l := range rep.Layers {
+			if l.WeightError != 0 || l.ExactChannels != l.Channels {
+				t.Errorf("%s: weight error %g, %d of %d channels exact", l.Name, l.WeightError, l.ExactChannels, l.Channels)
+			}
+		}
+		acc := interpAccuracy(t, qconv, testSet)
+		pc.log("QAT from %s (%d epochs, %s per epoch) + convert: %.2f%% (simulated in training: %.2f%%)", what, pc.qatEpochs,
+			epoch.Round(time.Millisecond), 100*acc, 100*sim.Acc)
+		return acc, sim.Acc, epoch
 	}
-	qt, err := NewTrainer(start, Options{Mode: QAT, Epochs: pc.qatEpochs, Batch: 64, LR: pc.qatLR, RelativeLR: true, Distill: pc.distill,
-		Shift: 2, Seed: 2, Threads: 2, Teacher: floatModel})
-	if err != nil {
-		t.Fatal(err)
+	res.qatAcc, res.simQAT, res.qatEpoch = qat(floatModel, "float")
+	if pc.qatFromRecovered {
+		res.qatRecAcc, _, _ = qat(rec, "recovered")
 	}
-	defer qt.Close()
-	hist, err := qt.Fit(trainSet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, h := range hist {
-		res.qatEpoch += h.Duration / time.Duration(len(hist))
-	}
-	sim, err := qt.Evaluate(testSet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.simQAT = sim.Acc
-	qm, ranges, err := qt.Export()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var warns []string
-	qconv, _, err := passes.Convert(qm, passes.Options{Config: passes.DefaultConfig(), Ranges: ranges, Warn: func(s string) { warns = append(warns, s) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(warns) > 0 {
-		t.Errorf("converting the QAT model warned: %v", warns)
-	}
-	res.qatAcc = interpAccuracy(t, qconv, testSet)
-	pc.log("QAT (%d epochs, %s per epoch) + convert: %.2f%% (simulated in training: %.2f%%)", pc.qatEpochs,
-		res.qatEpoch.Round(time.Millisecond), 100*res.qatAcc, 100*res.simQAT)
 	return res
 }
 
@@ -216,20 +233,22 @@ func seq(n int) []int {
 }
 
 // TestMNISTPipeline is the CI-sized acceptance run: 3,000 training
-// images, three float epochs and one QAT epoch, tested on 1,000 images.
+// images, four float epochs and two QAT epochs, tested on 1,000 images.
 // Thresholds are weaker than the full run's (TestMNISTFull).
 func TestMNISTPipeline(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains for about half a minute")
 	}
 	dir := testenv.MNIST(t)
-	res := runPipeline(t, dir, pipelineConfig{floatEpochs: 3, qatEpochs: 1, trainLimit: 3000, testLimit: 1000,
-		floatBatch: 32, calibSamples: 256, log: t.Logf})
-	if res.floatAcc < 0.90 {
-		t.Errorf("float accuracy %.2f%% < 90%%", 100*res.floatAcc)
+	res := runPipeline(t, dir, pipelineConfig{floatEpochs: 4, qatEpochs: 2, trainLimit: 3000, testLimit: 1000,
+		floatBatch: 32, qatBatch: 32, calibSamples: 256, distill: 0.5, log: t.Logf})
+	if res.floatAcc < 0.88 {
+		t.Errorf("float accuracy %.2f%% < 88%%", 100*res.floatAcc)
 	}
-	if res.qatAcc < res.floatAcc-0.03 {
-		t.Errorf("QAT accuracy %.2f%% is more than 3 points below float %.2f%%", 100*res.qatAcc, 100*res.floatAcc)
+	// Two short QAT epochs close most, not all, of the gap (the full run:
+	// within 0.3 points).
+	if res.qatAcc < res.floatAcc-0.05 || res.qatAcc < max(res.ptqAcc, res.recoverAcc)+0.2 {
+		t.Errorf("QAT accuracy %.2f%%: float %.2f%%, PTQ %.2f%%, recovered %.2f%%", 100*res.qatAcc, 100*res.floatAcc, 100*res.ptqAcc, 100*res.recoverAcc)
 	}
 	if d := res.qatAcc - res.simQAT; d > 0.002 || d < -0.002 {
 		t.Errorf("converted QAT model %.2f%%, simulation %.2f%%: conversion is not lossless", 100*res.qatAcc, 100*res.simQAT)
@@ -237,14 +256,16 @@ func TestMNISTPipeline(t *testing.T) {
 }
 
 // TestMNISTFull is the acceptance run of docs/finetune.md (several
-// minutes on 2 cores): set ONNXPROM_FULL=1.
+// minutes on 2 cores): set ONNXPROM_FULL=1 (and
+// ONNXPROM_QAT_FROM_RECOVERED=1 to also run QAT from the recovered model).
 func TestMNISTFull(t *testing.T) {
 	if os.Getenv("ONNXPROM_FULL") != "1" {
 		t.Skip("set ONNXPROM_FULL=1 for the full MNIST acceptance run")
 	}
 	dir := testenv.MNIST(t)
 	logf := func(format string, args ...any) { fmt.Printf(format+"\n", args...) }
-	res := runPipeline(t, dir, pipelineConfig{floatEpochs: 10, qatEpochs: 3, calibSamples: 512, log: logf})
+	res := runPipeline(t, dir, pipelineConfig{floatEpochs: 10, qatEpochs: 5, calibSamples: 512, distill: 0.5,
+		qatFromRecovered: os.Getenv("ONNXPROM_QAT_FROM_RECOVERED") == "1", log: logf})
 	if res.floatAcc < 0.97 {
 		t.Errorf("float accuracy %.2f%% < 97%%", 100*res.floatAcc)
 	}

@@ -207,6 +207,17 @@ func validOut(out, in, s, pad, kd int) (int, int) {
 
 // gatherPlane adds one depthwise plane: y[oh,ow] += Σ w[kh,kw]·x[ih,iw].
 func (c *convOp) gatherPlane(y, xs, wc []float32) {
+	if c.row3() {
+		for kh := 0; kh < c.KH; kh++ {
+			ohLo, ohHi := validOut(c.OH, c.H, c.SH, c.PT, kh*c.DH)
+			w0, w1, w2 := wc[kh*3], wc[kh*3+1], wc[kh*3+2]
+			for oh := ohLo; oh < ohHi; oh++ {
+				ih := oh*c.SH - c.PT + kh*c.DH
+				row3(y[oh*c.OW:(oh+1)*c.OW], xs[ih*c.W:(ih+1)*c.W], w0, w1, w2)
+			}
+		}
+		return
+	}
 	for kh := 0; kh < c.KH; kh++ {
 		ohLo, ohHi := validOut(c.OH, c.H, c.SH, c.PT, kh*c.DH)
 		for kw := 0; kw < c.KW; kw++ {
@@ -233,6 +244,42 @@ func (c *convOp) gatherPlane(y, xs, wc []float32) {
 	}
 }
 
+// row3 reports whether rows are 3-tap "same" convolutions (KW 3, stride
+// and dilation 1 along rows, one column of padding each side), which
+// the row3 kernels compute in one pass.
+func (c *convOp) row3() bool {
+	return c.KW == 3 && c.SW == 1 && c.DW == 1 && c.PL == 1 && c.OW == c.W && c.W >= 2
+}
+
+// row3 adds w0·x[i-1] + w1·x[i] + w2·x[i+1] to y[i] (zero outside x).
+func row3(y, x []float32, w0, w1, w2 float32) {
+	n := len(y)
+	x = x[:n]
+	y[0] += w1*x[0] + w2*x[1]
+	for i := 1; i < n-1; i++ {
+		y[i] += w0*x[i-1] + w1*x[i] + w2*x[i+1]
+	}
+	y[n-1] += w0*x[n-2] + w1*x[n-1]
+}
+
+// row3Grad returns Σ g[i]·x[i-1], Σ g[i]·x[i], Σ g[i]·x[i+1].
+func row3Grad(g, x []float32) (float32, float32, float32) {
+	n := len(g)
+	x = x[:n]
+	s1 := g[0] * x[0]
+	s2 := g[0] * x[1]
+	var s0 float32
+	for i := 1; i < n-1; i++ {
+		gi := g[i]
+		s0 += gi * x[i-1]
+		s1 += gi * x[i]
+		s2 += gi * x[i+1]
+	}
+	s0 += g[n-1] * x[n-2]
+	s1 += g[n-1] * x[n-1]
+	return s0, s1, s2
+}
+
 // axpy adds a·x to y.
 func axpy(y, x []float32, a float32) {
 	x = x[:len(y)]
@@ -251,6 +298,18 @@ func axpy(y, x []float32, a float32) {
 // scatterPlane adds the gradient of one depthwise plane: dx[ih,iw] +=
 // w[kh,kw]·dy[oh,ow].
 func (c *convOp) scatterPlane(dx, dy, wc []float32) {
+	if c.row3() {
+		for kh := 0; kh < c.KH; kh++ {
+			ohLo, ohHi := validOut(c.OH, c.H, c.SH, c.PT, kh*c.DH)
+			// dx[iw] gets w0·dy[iw+1] + w1·dy[iw] + w2·dy[iw-1].
+			w0, w1, w2 := wc[kh*3], wc[kh*3+1], wc[kh*3+2]
+			for oh := ohLo; oh < ohHi; oh++ {
+				ih := oh*c.SH - c.PT + kh*c.DH
+				row3(dx[ih*c.W:(ih+1)*c.W], dy[oh*c.OW:(oh+1)*c.OW], w2, w1, w0)
+			}
+		}
+		return
+	}
 	for kh := 0; kh < c.KH; kh++ {
 		ohLo, ohHi := validOut(c.OH, c.H, c.SH, c.PT, kh*c.DH)
 		for kw := 0; kw < c.KW; kw++ {
@@ -279,6 +338,23 @@ func (c *convOp) scatterPlane(dx, dy, wc []float32) {
 
 // filterGrad adds Σ dy[oh,ow]·x[ih,iw] to each tap of one plane's filter.
 func (c *convOp) filterGrad(dw, dy, xs []float32) {
+	if c.row3() {
+		for kh := 0; kh < c.KH; kh++ {
+			ohLo, ohHi := validOut(c.OH, c.H, c.SH, c.PT, kh*c.DH)
+			var s0, s1, s2 float32
+			for oh := ohLo; oh < ohHi; oh++ {
+				ih := oh*c.SH - c.PT + kh*c.DH
+				a, b, d := row3Grad(dy[oh*c.OW:(oh+1)*c.OW], xs[ih*c.W:(ih+1)*c.W])
+				s0 += a
+				s1 += b
+				s2 += d
+			}
+			dw[kh*3] += s0
+			dw[kh*3+1] += s1
+			dw[kh*3+2] += s2
+		}
+		return
+	}
 	for kh := 0; kh < c.KH; kh++ {
 		ohLo, ohHi := validOut(c.OH, c.H, c.SH, c.PT, kh*c.DH)
 		for kw := 0; kw < c.KW; kw++ {

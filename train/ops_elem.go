@@ -74,16 +74,12 @@ func (u *unaryOp) backward(w, lo, hi int) {
 	switch u.kind {
 	case actRelu:
 		for i, v := range x {
-			if v > 0 {
-				dx[i] += dy[i]
-			}
+			dx[i] += maskf(dy[i], openMask(v, 0, math.MaxFloat32))
 		}
 	case actClip:
 		a, b := u.p1, u.p2
 		for i, v := range x {
-			if v > a && v < b {
-				dx[i] += dy[i]
-			}
+			dx[i] += maskf(dy[i], openMask(v, a, b))
 		}
 	case actHardSigmoid:
 		for i, v := range x {
@@ -188,3 +184,17 @@ func (g *gapOp) backward(w, lo, hi int) {
 		}
 	}
 }
+
+// openMask is all ones when a < v < b, else zero, without a branch (the
+// masks of ReLU-like gradients are unpredictable).
+func openMask(v, a, b float32) uint32 {
+	return uint32(int32(math.Float32bits(a-v))>>31) & uint32(int32(math.Float32bits(v-b))>>31)
+}
+
+// closedMask is all ones when a <= v <= b, else zero.
+func closedMask(v, a, b float32) uint32 {
+	return ^uint32((int32(math.Float32bits(v-a)) | int32(math.Float32bits(b-v))) >> 31)
+}
+
+// maskf is g where the mask is set, else 0.
+func maskf(g float32, m uint32) float32 { return math.Float32frombits(math.Float32bits(g) & m) }

@@ -140,9 +140,25 @@ func TestQATExportConvertsExactly(t *testing.T) {
 	if agree < n-1 || maxDiff > 0.05*scale {
 		t.Errorf("converted model differs from the simulation: agreement %d/%d, max difference %g of %g", agree, n, maxDiff, scale)
 	}
-	for name := range ranges {
-		if strings.Contains(name, "/") {
-			t.Errorf("range key %q is not a value name", name)
+	qir, err := ir.FromProto(qm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, r := range ranges {
+		if qir.Graph.Value(name) == nil || strings.Contains(name, "/") {
+			t.Errorf("range key %q is not a value of the exported model", name)
+		}
+		if !(r.Min <= r.Max) {
+			t.Errorf("range %q = %+v", name, r)
+		}
+	}
+	// Every float activation has a range, so the converter needs no
+	// calibration (checked above: no warning).
+	for _, n := range qir.Graph.Nodes() {
+		for _, v := range n.Outputs {
+			if _, ok := ranges[v.Name]; !ok {
+				t.Errorf("value %q has no range", v.Name)
+			}
 		}
 	}
 }

@@ -64,20 +64,31 @@ func (q *actQuant) forward(w, lo, hi int) {
 		return
 	}
 	mn, mx := x[0], x[0]
+	y = y[:len(x)]
 	if !q.enabled {
 		for i, v := range x {
-			mn, mx = min(mn, v), max(mx, v)
+			if v < mn {
+				mn = v
+			}
+			if v > mx {
+				mx = v
+			}
 			y[i] = v
 		}
 	} else {
 		s, lo32, hi32 := q.scale, q.qlo, q.qhi
 		for i, v := range x {
-			mn, mx = min(mn, v), max(mx, v)
+			if v < mn {
+				mn = v
+			}
+			if v > mx {
+				mx = v
+			}
 			t := v / s
-			if !(t > lo32) {
+			if t < lo32 {
 				t = lo32
 			}
-			if !(t < hi32) {
+			if t > hi32 {
 				t = hi32
 			}
 			// |t| <= 256: adding and subtracting 1.5·2²³ rounds to the
@@ -110,22 +121,16 @@ func (q *actQuant) backward(w, lo, hi int) {
 	dx = dx[:len(x)]
 	rlo, rhi := q.rlo, q.rhi
 	if !q.enabled {
-		rlo, rhi = float32(math.Inf(-1)), float32(math.Inf(1))
+		rlo, rhi = -math.MaxFloat32, math.MaxFloat32
 	}
 	if q.acc[0] {
 		for i, v := range x {
-			if v >= rlo && v <= rhi {
-				dx[i] += dy[i]
-			}
+			dx[i] += maskf(dy[i], closedMask(v, rlo, rhi))
 		}
 		return
 	}
 	for i, v := range x {
-		g := dy[i]
-		if v < rlo || v > rhi {
-			g = 0
-		}
-		dx[i] = g
+		dx[i] = maskf(dy[i], closedMask(v, rlo, rhi))
 	}
 }
 

@@ -443,3 +443,37 @@ func equalShape(a, b []int64) bool {
 	}
 	return true
 }
+
+// NewRecoverPass returns cheap recovery as a converter pass, to run after
+// passes.SelectPointwise and before passes.Ternarize (which then takes the
+// recovered weights over exactly). It recovers the convs the select pass
+// chose, on the State's calibration data (required); o.Config is ignored
+// in favour of the State's.
+func NewRecoverPass(o RecoverOptions) *passes.Pass {
+	return &passes.Pass{
+		Name:     "recover",
+		Doc:      "fit ternary scales by least squares and correct biases on calibration data (cheap recovery)",
+		Requires: []string{"fold-bn", "select"},
+		Run: func(s *passes.State) (passes.Result, error) {
+			sel, ok := passes.Fact[[]*ir.Node](s, "selected")
+			if !ok {
+				return passes.Result{}, fmt.Errorf("the select pass recorded no selection")
+			}
+			if s.Calib == nil {
+				return passes.Result{}, fmt.Errorf("recovery needs calibration data")
+			}
+			ro := o
+			ro.Config = s.Config
+			layers, err := RecoverGraph(s.Model, sel, s.Calib, ro)
+			if err != nil {
+				return passes.Result{}, err
+			}
+			st := map[string]int{"convs": len(layers)}
+			for _, l := range layers {
+				st["channels"] += l.Channels
+				st["fitted channels"] += l.Fitted
+			}
+			return passes.Result{Changed: len(layers), Stats: st}, nil
+		},
+	}
+}

@@ -188,3 +188,39 @@ func convMeans(t *testing.T, mp *onnxpb.ModelProto, calib passes.CalibData) map[
 	}
 	return sums
 }
+
+// TestRecoverPass runs recovery inside the converter's pipeline: the
+// ternarize pass then finds every recovered channel exactly ternary.
+func TestRecoverPass(t *testing.T) {
+	mp := smallNet(t, 3)
+	randomizeBN(t, mp, 5)
+	ds := SyntheticDigits(32, 4)
+	calib := &sliceCalib{ds: ds, name: "input", shape: []int64{1, 28, 28}, n: 32}
+	var p passes.Pipeline
+	for _, ps := range passes.Default() {
+		p = append(p, ps)
+		if ps.Name == "select" {
+			p = append(p, NewRecoverPass(RecoverOptions{}))
+		}
+	}
+	_, rep, err := passes.Convert(mp, passes.Options{Config: passes.DefaultConfig(), Calib: calib, Pipeline: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, l := range rep.Layers {
+		if l.Bits == 2 {
+			n++
+			if l.ExactChannels != l.Channels {
+				t.Errorf("%s: %d of %d channels exact", l.Name, l.ExactChannels, l.Channels)
+			}
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d ternary layers, want 3", n)
+	}
+	// Without calibration data the pass fails.
+	if _, _, err := passes.Convert(mp, passes.Options{Config: passes.DefaultConfig(), Pipeline: p}); err == nil {
+		t.Error("recovery without calibration data succeeded")
+	}
+}

@@ -54,6 +54,10 @@ type Options struct {
 	Distill bool
 	// Temperature softens the logits for distillation (default 2).
 	Temperature float64
+	// DistillWeight mixes the losses when distilling on labeled data:
+	// DistillWeight·T²·KL + (1 − DistillWeight)·cross-entropy (default 1:
+	// KL only).
+	DistillWeight float64
 	// Teacher is the model distilled from (default: the model trained,
 	// as given to NewTrainer).
 	Teacher *onnxpb.ModelProto
@@ -119,6 +123,9 @@ func (o *Options) defaults() {
 	if o.Temperature == 0 {
 		o.Temperature = 2
 	}
+	if o.DistillWeight == 0 {
+		o.DistillWeight = 1
+	}
 	if o.RangeMomentum == 0 {
 		o.RangeMomentum = 0.99
 	}
@@ -139,6 +146,8 @@ func (o *Options) validate() error {
 		return fmt.Errorf("momentum %g must be in [0, 1)", o.Momentum)
 	case o.WeightDecay < 0 || math.IsNaN(o.WeightDecay):
 		return fmt.Errorf("weight decay %g must be >= 0", o.WeightDecay)
+	case !(o.DistillWeight > 0 && o.DistillWeight <= 1):
+		return fmt.Errorf("distillation weight %g must be in (0, 1]", o.DistillWeight)
 	case !(o.Temperature > 0):
 		return fmt.Errorf("temperature %g must be positive", o.Temperature)
 	case !(o.RangeMomentum > 0 && o.RangeMomentum < 1):
@@ -360,7 +369,7 @@ func (t *Trainer) Step(ds Dataset, idx []int) (loss float64, correct, labeled in
 		tn.forward()
 		teacher = t.tlogits[:n*tn.logits.size]
 		copy(teacher, tn.logits.data[:n*tn.logits.size])
-		spec = lossSpec{kl: 1, temp: t.o.Temperature}
+		spec = lossSpec{kl: t.o.DistillWeight, ce: 1 - t.o.DistillWeight, temp: t.o.Temperature}
 	}
 	for _, l := range t.labels[:n] {
 		if l >= 0 {

@@ -22,7 +22,7 @@ import (
 func init() {
 	register(&command{
 		name:  "finetune",
-		usage: "IN.onnx OUT.onnx --data DATA [--val DATA] [--epochs N] [--lr X] [--batch N] [--seed N] [--optimizer adam|sgd] [--distill] [--recover | --recover-only | --float] [flags]",
+		usage: "IN.onnx OUT.onnx --data DATA [--val DATA] [--epochs N] [--lr X] [--batch N] [--seed N] [--optimizer adam|sgd] [--distill] [--recover-only | --float] [flags]",
 		doc:   "quantization-aware training (QAT) for the PROM conversion; writes OUT.onnx and OUT.ranges.json",
 		run:   runFinetune,
 	})
@@ -35,15 +35,16 @@ type finetuneFlags struct {
 	mean, std                    string
 	gray                         bool
 	limit, valLimit              int
+	inputShape                   string
 
 	epochs, batch, warmup, threads int
-	lr, momentum, wd, temp         float64
+	lr, momentum, wd, temp, alpha  float64
 	seed                           uint64
 	optimizer                      string
-	constant, distill              bool
+	constant, distill, relative    bool
 	float, frozenBN                bool
-	recover, recoverOnly           bool
-	recoverSamples                 int
+	recoverOnly                    bool
+	recoverSamples, shift          int
 	ranges                         string
 	force                          bool
 
@@ -83,9 +84,10 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&f.gray, "grayscale", false, "convert images to one channel")
 	fs.IntVar(&f.limit, "limit", 0, "train on at most this many samples (0: all)")
 	fs.IntVar(&f.valLimit, "val-limit", 0, "validate on at most this many samples (0: all)")
+	fs.StringVar(&f.inputShape, "input-shape", "", "per-sample input shape, e.g. 3,48,192, for a model whose input leaves dimensions unknown")
 
 	fs.IntVar(&f.epochs, "epochs", 3, "epochs over the training data")
-	fs.Float64Var(&f.lr, "lr", 0, "peak learning rate (0: 5e-4 for Adam, 0.01 for SGD; float training 3e-3 for Adam)")
+	fs.Float64Var(&f.lr, "lr", 0, "peak learning rate (0: QAT 1e-2 relative (see --relative-lr); float 3e-3 with Adam, 0.01 with SGD)")
 	fs.IntVar(&f.batch, "batch", 64, "samples per step")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the shuffling")
 	fs.StringVar(&f.optimizer, "optimizer", "adam", "adam (decoupled weight decay) or sgd (momentum, L2)")
@@ -95,12 +97,14 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&f.constant, "constant-lr", false, "keep the learning rate constant instead of the cosine decay")
 	fs.BoolVar(&f.distill, "distill", false, "train on the KL divergence to the input model's softened logits instead of labels (automatic without labels)")
 	fs.Float64Var(&f.temp, "temperature", 2, "softening temperature of --distill")
+	fs.Float64Var(&f.alpha, "distill-weight", 1, "with labels and --distill: weight of the KL term; 1 - it weighs cross-entropy")
+	fs.BoolVar(&f.relative, "relative-lr", true, "QAT: scale the steps of quantized weights by each output channel's mean |w| (--lr is then a relative step)")
+	fs.IntVar(&f.shift, "shift", 0, "augment image inputs by random translations of up to this many pixels")
 	fs.IntVar(&f.threads, "threads", 0, "goroutines (0: all CPUs)")
 
 	fs.BoolVar(&f.float, "float", false, "train the float model (no quantization; BatchNormalization with batch statistics); IN may be builtin:mnistnet[:SEED]")
 	fs.BoolVar(&f.frozenBN, "frozen-bn", false, "with --float: keep BatchNormalization statistics fixed")
-	fs.BoolVar(&f.recover, "recover", false, "run cheap recovery (scale fitting, bias correction) before QAT")
-	fs.BoolVar(&f.recoverOnly, "recover-only", false, "only run cheap recovery on calibration samples of --data; no training, no ranges file")
+	fs.BoolVar(&f.recoverOnly, "recover-only", false, "only run cheap recovery (scale fitting, bias correction) on samples of --data; no training, no ranges file")
 	fs.IntVar(&f.recoverSamples, "recover-samples", 256, "calibration samples for recovery")
 	fs.StringVar(&f.ranges, "ranges", "", "where to write the learned activation ranges (default OUT without .onnx + .ranges.json)")
 	fs.BoolVar(&f.force, "force", false, "allow OUT to be the same file as IN")
@@ -126,14 +130,14 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 	if f.data == "" {
 		return usagef("--data is required")
 	}
-	if n := btoi(f.float) + btoi(f.recover) + btoi(f.recoverOnly); n > 1 {
-		return usagef("--float, --recover and --recover-only exclude each other")
+	if f.float && f.recoverOnly {
+		return usagef("--float and --recover-only exclude each other")
 	}
 	if f.optimizer != train.Adam && f.optimizer != train.SGD {
 		return usagef("--optimizer %q: want adam or sgd", f.optimizer)
 	}
-	if f.epochs < 0 || f.batch < 1 || f.limit < 0 || f.valLimit < 0 || f.recoverSamples < 1 {
-		return usagef("--epochs, --limit and --val-limit must be >= 0, --batch and --recover-samples >= 1")
+	if f.epochs < 0 || f.batch < 1 || f.limit < 0 || f.valLimit < 0 || f.recoverSamples < 1 || f.shift < 0 {
+		return usagef("--epochs, --limit, --val-limit and --shift must be >= 0, --batch and --recover-samples >= 1")
 	}
 	cfg := passes.DefaultConfig()
 	cfg.Select, cfg.Rule = passes.Selection(f.sel), passes.TernaryRule(f.rule)
@@ -158,7 +162,17 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	inName, shape, err := dataInput(mp)
+	var fixed []int
+	if f.inputShape != "" {
+		for _, p := range strings.Split(f.inputShape, ",") {
+			d, err := strconv.Atoi(strings.TrimSpace(p))
+			if err != nil || d < 1 {
+				return usagef("--input-shape %q: want positive sizes like 3,224,224", f.inputShape)
+			}
+			fixed = append(fixed, d)
+		}
+	}
+	inName, shape, err := dataInput(mp, fixed)
 	if err != nil {
 		return inputError(fmt.Errorf("%s: %w", in, err))
 	}
@@ -174,7 +188,7 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 	}
 	calib := train.CalibFeed(trainSet, inName, shape)
 
-	if f.recoverOnly || f.recover {
+	if f.recoverOnly {
 		start := time.Now()
 		rec, layers, err := train.Recover(mp, calib, train.RecoverOptions{Config: cfg, Samples: f.recoverSamples, Threads: f.threads})
 		if err != nil {
@@ -185,30 +199,13 @@ func runFinetune(args []string, stdout, stderr io.Writer) error {
 				l.Name, l.Fitted, l.Channels, l.ScaleRatio, l.ErrBefore, l.ErrAfter)
 		}
 		fmt.Fprintf(stderr, "recovered %d convs on %d samples in %s\n", len(layers), min(f.recoverSamples, calib.Len()), time.Since(start).Round(time.Millisecond))
-		if f.recoverOnly {
-			if err := onnx.Save(out, rec); err != nil {
-				return failure{err}
-			}
-			if valSet != nil {
-				if err := reportAccuracy(stdout, "recovered (float sim)", rec, valSet, f.batch, f.threads); err != nil {
-					return failure{err}
-				}
-			}
-			fmt.Fprintf(stdout, "wrote %s\n", out)
-			return nil
+		if err := onnx.Save(out, rec); err != nil {
+			return failure{err}
 		}
-		teacher := mp
-		mp = rec
-		return finetune(mp, teacher, trainSet, valSet, out, rangesPath, cfg, f, stdout, stderr)
+		fmt.Fprintf(stdout, "wrote %s\nconvert with: onnx-prom %s PROM.onnx --calib DATA\n", out, out)
+		return nil
 	}
-	return finetune(mp, nil, trainSet, valSet, out, rangesPath, cfg, f, stdout, stderr)
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
+	return finetune(mp, trainSet, valSet, shape, out, rangesPath, cfg, f, stdout, stderr)
 }
 
 // loadFinetuneModel reads IN, or builds builtin:mnistnet[:SEED].
@@ -244,8 +241,9 @@ func loadFinetuneModel(in, out string, force bool) (*onnxpb.ModelProto, error) {
 	return mp, nil
 }
 
-// dataInput returns the model's data input and its per-sample shape.
-func dataInput(mp *onnxpb.ModelProto) (string, []int, error) {
+// dataInput returns the model's data input and its per-sample shape
+// (fixed when given, checked against the known dimensions).
+func dataInput(mp *onnxpb.ModelProto, fixed []int) (string, []int, error) {
 	m, err := ir.FromProto(mp)
 	if err != nil {
 		return "", nil, err
@@ -254,13 +252,24 @@ func dataInput(mp *onnxpb.ModelProto) (string, []int, error) {
 		if v.Const != nil {
 			continue
 		}
+		if fixed != nil {
+			if v.Shape != nil && len(v.Shape) != len(fixed)+1 {
+				return "", nil, fmt.Errorf("--input-shape %v does not fit input %q of shape %v", fixed, v.Name, v.Shape)
+			}
+			for i, d := range v.Shape[min(1, len(v.Shape)):] {
+				if d.Known() && d.Value != int64(fixed[i]) {
+					return "", nil, fmt.Errorf("--input-shape %v does not fit input %q of shape %v", fixed, v.Name, v.Shape)
+				}
+			}
+			return v.Name, fixed, nil
+		}
 		if v.Shape == nil || len(v.Shape) < 2 {
-			return "", nil, fmt.Errorf("input %q has shape %v: training needs [N, ...] with known sample dimensions", v.Name, v.Shape)
+			return "", nil, fmt.Errorf("input %q has shape %v: training needs [N, ...] with known sample dimensions (or --input-shape)", v.Name, v.Shape)
 		}
 		var shape []int
 		for _, d := range v.Shape[1:] {
 			if !d.Known() {
-				return "", nil, fmt.Errorf("input %q has shape %v: every dimension but the batch must be known", v.Name, v.Shape)
+				return "", nil, fmt.Errorf("input %q has shape %v: every dimension but the batch must be known (or give --input-shape)", v.Name, v.Shape)
 			}
 			shape = append(shape, int(d.Value))
 		}
@@ -319,15 +328,18 @@ func ftFloats(s, name string) ([]float32, error) {
 }
 
 // finetune trains and writes OUT (every epoch) and, in QAT, the ranges.
-func finetune(mp, teacher *onnxpb.ModelProto, trainSet, valSet train.Dataset, out, rangesPath string, cfg passes.Config,
+func finetune(mp *onnxpb.ModelProto, trainSet, valSet train.Dataset, inputShape []int, out, rangesPath string, cfg passes.Config,
 	f finetuneFlags, stdout, stderr io.Writer) error {
 	mode := train.QAT
 	if f.float {
 		mode = train.Float
 	}
+	relative := f.relative && mode == train.QAT
 	lr := f.lr
 	if lr == 0 {
 		switch {
+		case relative:
+			lr = 1e-2
 		case f.optimizer == train.SGD:
 			lr = 0.01
 		case mode == train.Float:
@@ -340,7 +352,8 @@ func finetune(mp, teacher *onnxpb.ModelProto, trainSet, valSet train.Dataset, ou
 	o := train.Options{
 		Mode: mode, Config: cfg, Epochs: f.epochs, Batch: f.batch, LR: lr, Optimizer: f.optimizer, Momentum: f.momentum,
 		WeightDecay: f.wd, Warmup: f.warmup, Constant: f.constant, Seed: f.seed, Threads: f.threads,
-		Distill: f.distill, Temperature: f.temp, FrozenBN: f.frozenBN, Val: valSet, Teacher: teacher,
+		Distill: f.distill, DistillWeight: f.alpha, Temperature: f.temp, RelativeLR: relative, Shift: f.shift,
+		FrozenBN: f.frozenBN, Val: valSet, InputShape: inputShape,
 		Progress: func(p train.Progress) { printProgress(stderr, p, tty) },
 		Checkpoint: func(epoch int, m *onnxpb.ModelProto, r passes.Ranges) error {
 			if err := onnx.Save(out, m); err != nil {
@@ -411,21 +424,6 @@ func metricsLine(m train.Metrics) string {
 		return fmt.Sprintf("validation: %d samples, no labels", m.Samples)
 	}
 	return fmt.Sprintf("validation accuracy %.2f%% (%d samples), loss %.4f", 100*m.Acc, m.Labeled, m.Loss)
-}
-
-// reportAccuracy evaluates a float model on ds.
-func reportAccuracy(w io.Writer, what string, mp *onnxpb.ModelProto, ds train.Dataset, batch, threads int) error {
-	t, err := train.NewTrainer(mp, train.Options{Mode: train.Float, FrozenBN: true, Batch: batch, Threads: threads})
-	if err != nil {
-		return err
-	}
-	defer t.Close()
-	m, err := t.Evaluate(ds)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "%s: %s\n", what, metricsLine(m))
-	return nil
 }
 
 // printProgress updates one status line on a terminal; elsewhere it

@@ -71,7 +71,7 @@ func TestFinetuneThenConvert(t *testing.T) {
 	}
 	qatPath := filepath.Join(dir, "qat.onnx")
 	code, out, errs = ftRun("finetune", floatPath, qatPath, "--data", batch, "--labels", labels, "--val", batch, "--val-labels", labels,
-		"--epochs", "1", "--batch", "32", "--threads", "2", "--recover", "--recover-samples", "64")
+		"--epochs", "1", "--batch", "32", "--threads", "2", "--distill", "--distill-weight", "0.5", "--shift", "1")
 	if code != exitOK {
 		t.Fatalf("QAT: exit %d\n%s\n%s", code, out, errs)
 	}
@@ -80,9 +80,6 @@ func TestFinetuneThenConvert(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("QAT output lacks %q:\n%s", want, out)
 		}
-	}
-	if !strings.Contains(errs, "recover block1_pw") {
-		t.Errorf("no recovery lines:\n%s", errs)
 	}
 	promPath := filepath.Join(dir, "prom.onnx")
 	code, out, errs = ftRun(qatPath, promPath, "--ranges", rangesPath, "--report", filepath.Join(dir, "report.json"))
@@ -135,6 +132,9 @@ func TestFinetuneRecoverOnly(t *testing.T) {
 	code, stdout, errs := ftRun("finetune", model, out, "--recover-only", "--data", batch, "--recover-samples", "32")
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, errs)
+	}
+	if !strings.Contains(errs, "recover block1_pw") {
+		t.Errorf("no recovery lines:\n%s", errs)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "rec.ranges.json")); err == nil {
 		t.Error("--recover-only wrote a ranges file")
@@ -197,7 +197,10 @@ func TestFinetuneUsageErrors(t *testing.T) {
 	}{
 		{[]string{"finetune", model, out}, exitUsage, "--data is required"},
 		{[]string{"finetune", model}, exitUsage, "want IN.onnx and OUT.onnx"},
-		{[]string{"finetune", model, out, "--data", batch, "--float", "--recover"}, exitUsage, "exclude each other"},
+		{[]string{"finetune", model, out, "--data", batch, "--float", "--recover-only"}, exitUsage, "exclude each other"},
+		{[]string{"finetune", model, out, "--data", batch, "--shift", "-1"}, exitUsage, "--shift"},
+		{[]string{"finetune", model, out, "--data", batch, "--input-shape", "1,28"}, exitUsage, "does not fit"},
+		{[]string{"finetune", model, out, "--data", batch, "--input-shape", "1,x,28"}, exitUsage, "--input-shape"},
 		{[]string{"finetune", model, out, "--data", batch, "--optimizer", "lion"}, exitUsage, "optimizer"},
 		{[]string{"finetune", model, out, "--data", filepath.Join(dir, "missing")}, exitUsage, "--data"},
 		{[]string{"finetune", filepath.Join(dir, "nope.onnx"), out, "--data", batch}, exitUsage, "nope.onnx"},
