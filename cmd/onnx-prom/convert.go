@@ -14,6 +14,7 @@ import (
 	"github.com/onnx-prom/onnx-prom/onnx/ir"
 	"github.com/onnx-prom/onnx-prom/onnx/tensor"
 	"github.com/onnx-prom/onnx-prom/passes"
+	"github.com/onnx-prom/onnx-prom/train"
 	"github.com/onnx-prom/onnx-prom/verify/data"
 )
 
@@ -51,6 +52,7 @@ type convertFlags struct {
 	mean, std                string
 	limit                    int
 	verbose, force, listPass bool
+	recover                  bool
 }
 
 func runConvert(args []string, stdout, stderr io.Writer) error {
@@ -83,6 +85,7 @@ func runConvert(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.dumpAfter, "dump-after", "", "write the model after this pass (or 'all') as OUT.<pass>.onnx")
 	fs.BoolVar(&f.verbose, "v", false, "print per-pass statistics to stderr")
 	fs.BoolVar(&f.force, "force", false, "allow OUT to be the same file as IN")
+	fs.BoolVar(&f.recover, "recover", false, "cheap recovery before ternarization: least-squares ternary scales and bias correction on --calib data")
 	maxMACs := fs.Int64("max-macs", defaultMaxMACs, "refuse a model whose calibration run would take more than this many multiply-accumulates (0: no limit)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -116,7 +119,18 @@ func runConvert(args []string, stdout, stderr io.Writer) error {
 	var staged stagedFiles
 	defer staged.abort()
 	opts := passes.Options{Config: f.cfg, Limits: passes.Limits{MaxWork: *maxMACs}, Warn: func(msg string) { fmt.Fprintln(stderr, "warning:", msg) }}
-	if f.passList != "" {
+	if f.recover {
+		if f.calibDir == "" {
+			return usagef("--recover needs --calib data")
+		}
+		p := passes.Default()
+		if f.passList != "" {
+			if p, err = passes.Select(passes.All, f.passList); err != nil {
+				return usageError{err}
+			}
+		}
+		opts.Pipeline = withRecover(p, train.NewRecoverPass(train.RecoverOptions{Config: f.cfg}))
+	} else if f.passList != "" {
 		if opts.Pipeline, err = passes.Select(passes.All, f.passList); err != nil {
 			return usageError{err}
 		}
@@ -254,4 +268,16 @@ func writeReport(w io.Writer, r *passes.Report) {
 		t.OutputWeightBytes, t.Float32Bytes, t.RatioVsFloat32, t.Float16Bytes, t.RatioVsFloat16)
 	fmt.Fprintf(w, "file: %d bytes vs %d as float16 (%.2fx); %d params, %d MACs\n",
 		t.OutputFileBytes, t.Float16FileBytes, t.FileRatioVsFloat16, t.Params, t.MACs)
+}
+
+// withRecover inserts the recovery pass right after "select".
+func withRecover(p passes.Pipeline, rec *passes.Pass) passes.Pipeline {
+	var out passes.Pipeline
+	for _, ps := range p {
+		out = append(out, ps)
+		if ps.Name == "select" {
+			out = append(out, rec)
+		}
+	}
+	return out
 }

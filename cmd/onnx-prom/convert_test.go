@@ -130,3 +130,18 @@ func TestConvertRangesFile(t *testing.T) {
 		t.Errorf("a partial ranges file should lead to synthetic calibration of the rest:\n%s\n%s", stdout, stderr)
 	}
 }
+
+func TestConvertRecover(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "r.onnx")
+	if code, _, stderr := runArgs(smallModel, out, "--recover"); code != 2 || !strings.Contains(stderr, "--recover needs --calib") {
+		t.Errorf("--recover without data: exit %d, %q", code, stderr)
+	}
+	code, stdout, stderr := runArgs(smallModel, out, "--recover", "--calib", smallCalib, "-v")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "recover") || !strings.Contains(stdout, "ternarized 14 of 14") {
+		t.Errorf("recover pass missing from the run:\n%s\n%s", stdout, stderr)
+	}
+}
