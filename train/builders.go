@@ -159,6 +159,12 @@ func buildConv(c *compiler, n *ir.Node) error {
 	}
 	C, H, W := x.shape[0], x.shape[1], x.shape[2]
 	M, cg, kh, kw := w.Shape[0], w.Shape[1], w.Shape[2], w.Shape[3]
+	if M < 1 || cg < 1 || kh < 1 || kw < 1 {
+		return fmt.Errorf("weights %q have an empty shape %v", w.Name, w.Shape)
+	}
+	if group < 1 || group > int64(C) {
+		return fmt.Errorf("group %d for %d input channels", group, C)
+	}
 	G := int(group)
 	if G < 1 || C%G != 0 || M%G != 0 || cg != C/G {
 		return fmt.Errorf("weights %v do not match %d input channels in %d groups", w.Shape, C, group)

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"github.com/onnx-prom/onnx-prom/onnx/onnxpb"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -236,4 +237,62 @@ func TestOptionsErrors(t *testing.T) {
 			t.Errorf("options %+v accepted", o)
 		}
 	}
+}
+
+// TestHostileModels checks that malformed models give errors, not panics.
+func TestHostileModels(t *testing.T) {
+	w := func(shape ...int64) tinit {
+		n := int64(1)
+		for _, d := range shape {
+			n *= d
+		}
+		return tinit{"w", shape, make([]float32, n)}
+	}
+	cases := map[string]*tmodelSpec{
+		"conv-empty-kernel": {[]int{2, 4, 4}, []tnode{{"Conv", []string{"x", "w"}, "y", nil}}, []tinit{w(3, 2, 0, 0)}},
+		"conv-group-0":      {[]int{2, 4, 4}, []tnode{{"Conv", []string{"x", "w"}, "y", []*onnxpb.AttributeProto{aInt("group", 0)}}}, []tinit{w(3, 2, 1, 1)}},
+		"conv-group-big":    {[]int{2, 4, 4}, []tnode{{"Conv", []string{"x", "w"}, "y", []*onnxpb.AttributeProto{aInt("group", 1<<40)}}}, []tinit{w(3, 2, 1, 1)}},
+		"conv-channels":     {[]int{2, 4, 4}, []tnode{{"Conv", []string{"x", "w"}, "y", nil}}, []tinit{w(3, 5, 1, 1)}},
+		"conv-huge-stride":  {[]int{2, 4, 4}, []tnode{{"Conv", []string{"x", "w"}, "y", []*onnxpb.AttributeProto{aInts("strides", 1<<40, 1)}}}, []tinit{w(3, 2, 1, 1)}},
+		"conv-kernel-big":   {[]int{2, 4, 4}, []tnode{{"Conv", []string{"x", "w"}, "y", nil}}, []tinit{w(3, 2, 9, 9)}},
+		"conv-neg-pad":      {[]int{2, 4, 4}, []tnode{{"Conv", []string{"x", "w"}, "y", []*onnxpb.AttributeProto{aInts("pads", -3, 0, 0, 0)}}}, []tinit{w(3, 2, 1, 1)}},
+		"conv-1d":           {[]int{2, 4}, []tnode{{"Conv", []string{"x", "w"}, "y", nil}}, []tinit{w(3, 2, 1)}},
+		"gemm-mismatch":     {[]int{5}, []tnode{{"Gemm", []string{"x", "w"}, "y", nil}}, []tinit{w(4, 3)}},
+		"matmul-activation": {[]int{5}, []tnode{{"MatMul", []string{"x", "x"}, "y", nil}}, nil},
+		"reshape-bad":       {[]int{6}, []tnode{{"Reshape", []string{"x", "s"}, "y", nil}}, []tinit{{name: "s", shape: []int64{0, 4}}}},
+		"reshape-batch":     {[]int{6}, []tnode{{"Reshape", []string{"x", "s"}, "y", nil}}, []tinit{{name: "s", shape: []int64{3, -1}}}},
+		"unsqueeze-dup":     {[]int{3}, []tnode{{"Unsqueeze", []string{"x", "a"}, "y", nil}}, []tinit{{name: "a", shape: []int64{1, 1}}}},
+		"squeeze-batch":     {[]int{3}, []tnode{{"Squeeze", []string{"x", "a"}, "y", nil}}, []tinit{{name: "a", shape: []int64{0}}}},
+		"bn-negative-var":   {[]int{2}, []tnode{{"BatchNormalization", []string{"x", "g", "b", "m", "v"}, "y", nil}}, []tinit{{"g", []int64{2}, []float32{1, 1}}, {"b", []int64{2}, []float32{0, 0}}, {"m", []int64{2}, []float32{0, 0}}, {"v", []int64{2}, []float32{-1, 1}}}},
+		"bn-short":          {[]int{2}, []tnode{{"BatchNormalization", []string{"x", "g", "b", "m", "v"}, "y", nil}}, []tinit{{"g", []int64{1}, []float32{1}}, {"b", []int64{2}, []float32{0, 0}}, {"m", []int64{2}, []float32{0, 0}}, {"v", []int64{2}, []float32{1, 1}}}},
+		"add-broadcast":     {[]int{2, 3}, []tnode{{"Add", []string{"x", "k"}, "y", nil}}, []tinit{{"k", []int64{4}, make([]float32, 4)}}},
+		"add-batch-const":   {[]int{3}, []tnode{{"Add", []string{"x", "k"}, "y", nil}}, []tinit{{"k", []int64{2, 3}, make([]float32, 6)}}},
+		"clip-nan":          {[]int{3}, []tnode{{"Clip", []string{"x", "lo"}, "y", nil}}, []tinit{{"lo", []int64{}, []float32{float32(math.NaN())}}}},
+		"pool-no-kernel":    {[]int{1, 4, 4}, []tnode{{"MaxPool", []string{"x"}, "y", nil}}, nil},
+		"unknown-op":        {[]int{3}, []tnode{{"Einsum", []string{"x"}, "y", nil}}, nil},
+		"nan-weight":        {[]int{2}, []tnode{{"MatMul", []string{"x", "w"}, "y", nil}}, []tinit{{"w", []int64{2, 1}, []float32{float32(math.Inf(1)), 0}}}},
+		"flatten-axis-2":    {[]int{2, 3}, []tnode{{"Flatten", []string{"x"}, "y", []*onnxpb.AttributeProto{aInt("axis", 2)}}}, nil},
+		"gather-activation": {[]int{3}, []tnode{{"Gather", []string{"x", "i"}, "y", nil}}, []tinit{{name: "i", shape: []int64{0}}}},
+	}
+	for name, c := range cases {
+		mp := tmodel(c.in, c.nodes, c.inits, "y")
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("%s: panic %v", name, r)
+				}
+			}()
+			tr, err := NewTrainer(mp, Options{Mode: Float, Batch: 2, Threads: 1})
+			if err == nil {
+				tr.Close()
+				t.Errorf("%s: accepted", name)
+			}
+		}()
+	}
+}
+
+type tmodelSpec struct {
+	in    []int
+	nodes []tnode
+	inits []tinit
 }

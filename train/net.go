@@ -114,7 +114,6 @@ type weighted interface {
 	weightParam() *Param
 	biasParam() *Param
 	inputQuant() *actQuant
-	outputAxis() int // 0 for Conv [M,...] and Gemm transB=1 [M,K]; 1 for [K,M]
 }
 
 func (nt *net) close() {

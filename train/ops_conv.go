@@ -30,7 +30,6 @@ type convOp struct {
 func (c *convOp) weightParam() *Param   { return c.w }
 func (c *convOp) biasParam() *Param     { return c.bias }
 func (c *convOp) inputQuant() *actQuant { return c.inQ }
-func (c *convOp) outputAxis() int       { return 0 }
 
 // convSrc maps product p of a per-group loop to image lo+p of group g for
 // kernels.Conv2D (which numbers products n·Groups + g).
@@ -114,7 +113,7 @@ func (c *convOp) forward(w, lo, hi int) {
 }
 
 func (c *convOp) backward(w, lo, hi int) {
-	x, y := c.in[0], c.out
+	y := c.out
 	P := c.OH * c.OW
 	if c.bias != nil && c.bias.Trainable {
 		db := c.bias.wgrad[w]
@@ -137,7 +136,6 @@ func (c *convOp) backward(w, lo, hi int) {
 	default:
 		c.backwardGeneral(w, lo, hi)
 	}
-	_ = x
 }
 
 func (c *convOp) backwardPointwise(w, lo, hi int) {
@@ -165,7 +163,6 @@ func (c *convOp) backwardDepthwise(w, lo, hi int) {
 	HW := c.H * c.W
 	kk := c.KH * c.KW
 	wt := c.w.eff
-	_ = w
 	for n := lo; n < hi; n++ {
 		xs, dys := x.at(n), y.gradAt(n)
 		if x.grad != nil {

@@ -17,12 +17,6 @@ type gemmOp struct {
 func (g *gemmOp) weightParam() *Param   { return g.w }
 func (g *gemmOp) biasParam() *Param     { return g.bias }
 func (g *gemmOp) inputQuant() *actQuant { return g.inQ }
-func (g *gemmOp) outputAxis() int {
-	if g.transB {
-		return 0
-	}
-	return 1
-}
 
 func (g *gemmOp) init(workers int) {
 	for w := 0; w < workers; w++ {
