@@ -58,7 +58,11 @@ type limited struct {
 
 func (l limited) Len() int { return l.n }
 
+// parseFloats reads a comma-separated list; "" means nil (the default).
 func parseFloats(s, flagName string) ([]float32, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
 	var out []float32
 	for _, p := range strings.Split(s, ",") {
 		v, err := strconv.ParseFloat(strings.TrimSpace(p), 32)

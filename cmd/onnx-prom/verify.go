@@ -51,8 +51,8 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.format, "format", "", "data format: npy, npy-batch, images or mnist (default: from the path)")
 	fs.IntVar(&f.size, "size", 224, "image side (center crop) for image data")
 	fs.IntVar(&f.resize, "resize", 0, "shorter image side before the crop (0: --size)")
-	fs.StringVar(&f.mean, "mean", "0.485,0.456,0.406", "per-channel mean for image data (on the 0..1 scale)")
-	fs.StringVar(&f.std, "std", "0.229,0.224,0.225", "per-channel std for image data")
+	fs.StringVar(&f.mean, "mean", "", "per-channel mean for image data on the 0..1 scale (default: ImageNet's for RGB images, none for MNIST)")
+	fs.StringVar(&f.std, "std", "", "per-channel std for image data (default: ImageNet's for RGB images)")
 	fs.BoolVar(&f.gray, "grayscale", false, "convert images to one channel")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
