@@ -123,8 +123,9 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// keepsFloat reports whether the user asked to leave n in float.
-func (c Config) keepsFloat(n *ir.Node) bool {
+// KeepsFloat reports whether the user asked to leave n in float
+// (Config.KeepFloat names it or its op type).
+func (c Config) KeepsFloat(n *ir.Node) bool {
 	for _, k := range c.KeepFloat {
 		if k == n.Name || strings.EqualFold(k, n.OpType) {
 			return true

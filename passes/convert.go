@@ -204,7 +204,7 @@ func (r *Report) recordFloat(s *State) error {
 			zeros += tw.Zeros
 			codes += len(tw.Codes)
 			r.Totals.Ternarized++
-		} else if !s.Config.keepsFloat(n) {
+		} else if !s.Config.KeepsFloat(n) {
 			l.Bits = 8
 			l.WeightError = int8Error(w, s.Config.weightQMax())
 			l.OpType = map[string]string{"Conv": "QLinearConv", "Gemm": "MatMulInteger", "MatMul": "MatMulInteger"}[n.OpType]

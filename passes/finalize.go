@@ -170,7 +170,7 @@ func upgradeNode(g *ir.Graph, n *ir.Node, from int64) (bool, error) {
 	switch n.OpType {
 	case "Clip":
 		if from < 11 && (n.HasAttr("min") || n.HasAttr("max")) {
-			lo, hi, _ := clipBounds(n)
+			lo, hi, _ := ClipBounds(n)
 			for i, b := range []float64{lo, hi} {
 				v, err := g.AddConst(fmt.Sprintf("%s_%s", n.Name, [2]string{"min", "max"}[i]), floatScalar(float32(b)))
 				if err != nil {

@@ -96,7 +96,7 @@ var transparentOps = map[string]bool{
 // fold into the range of the conv before them.
 func (q *quantizer) plan() error {
 	for _, n := range q.g.Nodes() {
-		if n.Domain != "" || q.s.Config.keepsFloat(n) {
+		if n.Domain != "" || q.s.Config.KeepsFloat(n) {
 			continue
 		}
 		x := n.Input(0)
@@ -194,7 +194,7 @@ func (q *quantizer) foldableActivation(v *ir.Value) *ir.Node {
 		return nil
 	}
 	act := uses[0].Node
-	if act.Domain != "" || q.s.Config.keepsFloat(act) {
+	if act.Domain != "" || q.s.Config.KeepsFloat(act) {
 		return nil
 	}
 	lo, hi := math.Inf(-1), math.Inf(1)
@@ -203,7 +203,7 @@ func (q *quantizer) foldableActivation(v *ir.Value) *ir.Node {
 		lo = 0
 	case "Clip":
 		var ok bool
-		if lo, hi, ok = clipBounds(act); !ok {
+		if lo, hi, ok = ClipBounds(act); !ok {
 			return nil
 		}
 	default:
@@ -230,7 +230,7 @@ func (q *quantizer) foldableActivation(v *ir.Value) *ir.Node {
 
 // clipBounds reads a Clip's bounds from attributes (opset < 11) or constant
 // inputs.
-func clipBounds(n *ir.Node) (float64, float64, bool) {
+func ClipBounds(n *ir.Node) (float64, float64, bool) {
 	lo, hi := math.Inf(-1), math.Inf(1)
 	if n.HasAttr("min") || n.HasAttr("max") {
 		a, _ := n.AttrFloat("min", float32(math.Inf(-1)))

@@ -33,6 +33,9 @@ var InferShapes = &Pass{
 // factSelected holds the convs chosen for ternarization ([]*ir.Node).
 const factSelected = "selected"
 
+// Selected returns the convs the select pass chose for ternarization.
+func Selected(s *State) ([]*ir.Node, bool) { return Fact[[]*ir.Node](s, factSelected) }
+
 // SelectPointwise chooses the pointwise convolutions to ternarize
 // (Config.Select, Include, Exclude, TernarizeSE).
 var SelectPointwise = &Pass{
@@ -95,7 +98,7 @@ func runSelect(s *State) (Result, error) {
 			pick = true
 			delete(include, n.Name)
 		}
-		if exclude[n.Name] || c.keepsFloat(n) {
+		if exclude[n.Name] || c.KeepsFloat(n) {
 			pick = false
 		}
 		if pick {

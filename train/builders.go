@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/onnx-prom/onnx-prom/onnx/ir"
+	"github.com/onnx-prom/onnx-prom/passes"
 )
 
 type builder func(c *compiler, n *ir.Node) error
@@ -338,7 +339,7 @@ func buildUnary(kind int) builder {
 		op := &unaryOp{kind: kind}
 		switch kind {
 		case actClip:
-			lo, hi, ok := clipBounds(n)
+			lo, hi, ok := passes.ClipBounds(n)
 			if !ok {
 				return fmt.Errorf("Clip bounds must be constant scalars")
 			}

@@ -2,8 +2,6 @@ package train
 
 import (
 	"fmt"
-	"math"
-	"strings"
 
 	"github.com/onnx-prom/onnx-prom/onnx/ir"
 	"github.com/onnx-prom/onnx-prom/onnx/tensor"
@@ -32,15 +30,6 @@ var transparentOps = map[string]bool{
 	"Unsqueeze": true, "Transpose": true, "Identity": true,
 }
 
-func keepsFloat(c passes.Config, n *ir.Node) bool {
-	for _, k := range c.KeepFloat {
-		if k == n.Name || strings.EqualFold(k, n.OpType) {
-			return true
-		}
-	}
-	return false
-}
-
 func isFloatAct(v *ir.Value) bool {
 	return v != nil && !v.IsConst() && (v.Type == tensor.Float || v.Type == tensor.Undefined)
 }
@@ -52,7 +41,7 @@ func selectTernary(m *ir.Model, cfg passes.Config) (map[*ir.Node]bool, error) {
 	if _, err := (passes.Pipeline{passes.InferShapes, passes.SelectPointwise}).Run(s, passes.RunOptions{}); err != nil {
 		return nil, err
 	}
-	sel, ok := passes.Fact[[]*ir.Node](s, "selected")
+	sel, ok := passes.Selected(s)
 	if !ok {
 		return nil, fmt.Errorf("the select pass recorded no selection")
 	}
@@ -69,7 +58,7 @@ func makePlan(g *ir.Graph, cfg passes.Config, ternary map[*ir.Node]bool) *plan {
 		produced: map[*ir.Value]bool{}, carried: map[*ir.Value]*ir.Value{}}
 	qop := cfg.Format == passes.QOperator
 	for _, n := range g.Nodes() {
-		if n.Domain != "" || keepsFloat(cfg, n) || !isFloatAct(n.Input(0)) {
+		if n.Domain != "" || cfg.KeepsFloat(n) || !isFloatAct(n.Input(0)) {
 			continue
 		}
 		switch {
@@ -178,43 +167,17 @@ func foldableActivation(cfg passes.Config, v *ir.Value) *ir.Node {
 		return nil
 	}
 	act := uses[0].Node
-	if act.Domain != "" || keepsFloat(cfg, act) {
+	if act.Domain != "" || cfg.KeepsFloat(act) {
 		return nil
 	}
 	switch act.OpType {
 	case "Relu":
 		return act
 	case "Clip":
-		lo, _, ok := clipBounds(act)
+		lo, _, ok := passes.ClipBounds(act)
 		if ok && lo <= 0 {
 			return act
 		}
 	}
 	return nil
-}
-
-// clipBounds reads a Clip's bounds from attributes (opset < 11) or
-// constant inputs.
-func clipBounds(n *ir.Node) (float64, float64, bool) {
-	lo, hi := math.Inf(-1), math.Inf(1)
-	if n.HasAttr("min") || n.HasAttr("max") {
-		a, _ := n.AttrFloat("min", float32(math.Inf(-1)))
-		b, _ := n.AttrFloat("max", float32(math.Inf(1)))
-		return float64(a), float64(b), true
-	}
-	for i, dst := range []*float64{&lo, &hi} {
-		v := n.Input(i + 1)
-		if v == nil {
-			continue
-		}
-		if !v.IsConst() {
-			return 0, 0, false
-		}
-		f, _, err := floatData(v)
-		if err != nil || len(f) != 1 {
-			return 0, 0, false
-		}
-		*dst = float64(f[0])
-	}
-	return lo, hi, true
 }

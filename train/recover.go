@@ -455,7 +455,7 @@ func NewRecoverPass(o RecoverOptions) *passes.Pass {
 		Doc:      "fit ternary scales by least squares and correct biases on calibration data (cheap recovery)",
 		Requires: []string{"fold-bn", "select"},
 		Run: func(s *passes.State) (passes.Result, error) {
-			sel, ok := passes.Fact[[]*ir.Node](s, "selected")
+			sel, ok := passes.Selected(s)
 			if !ok {
 				return passes.Result{}, fmt.Errorf("the select pass recorded no selection")
 			}

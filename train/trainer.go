@@ -704,7 +704,7 @@ func (t *Trainer) checkFusion(r passes.Ranges) {
 	for conv, act := range pl.fused {
 		lo, hi := 0.0, math.Inf(1)
 		if act.OpType == "Clip" {
-			lo, hi, _ = clipBounds(act)
+			lo, hi, _ = passes.ClipBounds(act)
 		}
 		rg, ok := r[act.Output(0).Name]
 		if !ok {
