@@ -246,9 +246,16 @@ func TestMNISTPipeline(t *testing.T) {
 		t.Errorf("float accuracy %.2f%% < 88%%", 100*res.floatAcc)
 	}
 	// Two short QAT epochs close most, not all, of the gap (the full run:
-	// within 0.3 points).
-	if res.qatAcc < res.floatAcc-0.05 || res.qatAcc < max(res.ptqAcc, res.recoverAcc)+0.2 {
+	// within 0.3 points), and end well above both cheap routes.
+	if res.qatAcc < res.floatAcc-0.05 || res.qatAcc < max(res.ptqAcc, res.recoverAcc)+0.05 {
 		t.Errorf("QAT accuracy %.2f%%: float %.2f%%, PTQ %.2f%%, recovered %.2f%%", 100*res.qatAcc, 100*res.floatAcc, 100*res.ptqAcc, 100*res.recoverAcc)
+	}
+	// Recovery fits each layer on the float layer's outputs; it recovers
+	// most of what post-training ternarization loses (an earlier version
+	// kept the interpreter's tensors past the Observe call, fitted
+	// clobbered data and only reached 44%).
+	if res.recoverAcc < res.ptqAcc+0.3 {
+		t.Errorf("recover + PTQ %.2f%%, PTQ alone %.2f%%: recovery gains under 30 points", 100*res.recoverAcc, 100*res.ptqAcc)
 	}
 	if d := res.qatAcc - res.simQAT; d > 0.002 || d < -0.002 {
 		t.Errorf("converted QAT model %.2f%%, simulation %.2f%%: conversion is not lossless", 100*res.qatAcc, 100*res.simQAT)

@@ -245,11 +245,12 @@ func recoverConv(m *ir.Model, n *ir.Node, feeds []map[string]*tensor.Tensor, fme
 	for _, in := range feeds {
 		zt, yt = nil, nil
 		if _, err := prog.RunWith(in, interp.RunOptions{Observe: func(name string, t *tensor.Tensor) {
+			// The tensors are only valid during the call.
 			switch name {
 			case z.Name:
-				zt = t
+				zt = t.Clone()
 			case yName:
-				yt = t
+				yt = t.Clone()
 			}
 		}}); err != nil {
 			return RecoverLayer{}, err

@@ -2,9 +2,11 @@ package interp
 
 import (
 	"fmt"
+	"sort"
 	"sync"
 
 	"github.com/onnx-prom/onnx-prom/onnx/tensor"
+	"github.com/x448/float16"
 )
 
 // Ctx is the per-run context a kernel receives: buffers and threads.
@@ -121,37 +123,75 @@ func ParallelWorkers(threads, n, grain int, f func(worker, lo, hi int)) {
 // elements, 8 GiB of float32): a guard against hostile shapes.
 const maxElements = 1 << 31
 
-type poolKey struct {
-	dt tensor.DataType
-	n  int
-}
-
-// bufferPool recycles tensors of a run by exact type and length: with a
-// fixed batch, each run needs the same set of sizes as the one before.
+// bufferPool recycles the tensors and scratch buffers of a run. A request
+// takes the free buffer of the same element type with the smallest capacity
+// that fits (resliced to the length asked for), so a buffer freed by one
+// layer serves any smaller one after it: what the pool holds stays close to
+// the most memory the run needs alive at once, rather than growing with the
+// number of distinct tensor sizes. With a fixed input shape every run makes
+// the same requests, so after the first run no run allocates.
 type bufferPool struct {
-	free map[poolKey][]*tensor.Tensor
+	free map[tensor.DataType][]*tensor.Tensor // by capacity, ascending
+	// held is the bytes of all buffers the pool made and still owns (live
+	// or free); live the bytes of the buffers handed out and not yet put
+	// back, counted by length. peakHeld and peakLive are their maxima.
+	held, live, peakHeld, peakLive int64
 }
 
-func newBufferPool() *bufferPool { return &bufferPool{free: map[poolKey][]*tensor.Tensor{}} }
+func newBufferPool() *bufferPool { return &bufferPool{free: map[tensor.DataType][]*tensor.Tensor{}} }
 
 func (p *bufferPool) get(dt tensor.DataType, n int) (*tensor.Tensor, error) {
-	k := poolKey{dt, n}
-	if list := p.free[k]; len(list) > 0 {
-		t := list[len(list)-1]
-		p.free[k] = list[:len(list)-1]
-		return t, nil
+	list := p.free[dt]
+	i := sort.Search(len(list), func(i int) bool { return dataCap(list[i].Data) >= n })
+	var t *tensor.Tensor
+	if i < len(list) {
+		t = list[i]
+		p.free[dt] = append(list[:i], list[i+1:]...)
+		t.Data = reslice(t.Data, n)
+	} else {
+		data, err := makeData(dt, n)
+		if err != nil {
+			return nil, err
+		}
+		t = &tensor.Tensor{Type: dt, Data: data}
+		p.held += int64(n) * elemBytes(dt)
+		p.peakHeld = max(p.peakHeld, p.held)
 	}
-	data, err := makeData(dt, n)
-	if err != nil {
-		return nil, err
-	}
-	return &tensor.Tensor{Type: dt, Data: data}, nil
+	p.live += int64(n) * elemBytes(dt)
+	p.peakLive = max(p.peakLive, p.live)
+	return t, nil
 }
 
+// put gives t back for reuse. t must have come from get.
 func (p *bufferPool) put(t *tensor.Tensor) {
-	k := poolKey{t.Type, t.Len()}
-	p.free[k] = append(p.free[k], t)
+	p.live -= int64(t.Len()) * elemBytes(t.Type)
+	c := dataCap(t.Data)
+	t.Data = reslice(t.Data, c)
+	list := p.free[t.Type]
+	i := sort.Search(len(list), func(i int) bool { return dataCap(list[i].Data) >= c })
+	list = append(list, nil)
+	copy(list[i+1:], list[i:])
+	list[i] = t
+	p.free[t.Type] = list
 }
+
+// detach hands t, which came from get, over to the caller of the run: the
+// pool forgets it. A tensor that sits in a much larger buffer is copied out
+// (and the buffer kept), so the caller does not hold on to the slack.
+func (p *bufferPool) detach(t *tensor.Tensor) *tensor.Tensor {
+	n, c := t.Len(), dataCap(t.Data)
+	if c > 2*n+64 {
+		out := t.Clone()
+		p.put(t)
+		return out
+	}
+	p.live -= int64(n) * elemBytes(t.Type)
+	p.held -= int64(c) * elemBytes(t.Type)
+	return t
+}
+
+// resetPeaks starts a new measurement of peakHeld and peakLive.
+func (p *bufferPool) resetPeaks() { p.peakHeld, p.peakLive = p.held, p.live }
 
 func makeData(dt tensor.DataType, n int) (any, error) {
 	t, err := tensor.New(dt, int64(n))
@@ -165,3 +205,75 @@ func makeData(dt tensor.DataType, n int) (any, error) {
 // size limit (it has no error result); runKernel turns it back into an
 // error.
 type limitError struct{ err error }
+
+// dataCap is the capacity of a tensor's data slice.
+func dataCap(d any) int {
+	switch d := d.(type) {
+	case []float32:
+		return cap(d)
+	case []float64:
+		return cap(d)
+	case []float16.Float16:
+		return cap(d)
+	case []tensor.BFloat16:
+		return cap(d)
+	case []int8:
+		return cap(d)
+	case []int16:
+		return cap(d)
+	case []int32:
+		return cap(d)
+	case []int64:
+		return cap(d)
+	case []uint8:
+		return cap(d)
+	case []uint16:
+		return cap(d)
+	case []uint32:
+		return cap(d)
+	case []uint64:
+		return cap(d)
+	case []bool:
+		return cap(d)
+	case [][]byte:
+		return cap(d)
+	}
+	panic(fmt.Sprintf("interp: tensor data of type %T", d))
+}
+
+// reslice returns d[:n] (n <= cap(d)); string tensors get their elements
+// cleared, so a reused buffer does not keep old strings alive.
+func reslice(d any, n int) any {
+	switch d := d.(type) {
+	case []float32:
+		return d[:n]
+	case []float64:
+		return d[:n]
+	case []float16.Float16:
+		return d[:n]
+	case []tensor.BFloat16:
+		return d[:n]
+	case []int8:
+		return d[:n]
+	case []int16:
+		return d[:n]
+	case []int32:
+		return d[:n]
+	case []int64:
+		return d[:n]
+	case []uint8:
+		return d[:n]
+	case []uint16:
+		return d[:n]
+	case []uint32:
+		return d[:n]
+	case []uint64:
+		return d[:n]
+	case []bool:
+		return d[:n]
+	case [][]byte:
+		clear(d[:cap(d)])
+		return d[:n]
+	}
+	panic(fmt.Sprintf("interp: tensor data of type %T", d))
+}

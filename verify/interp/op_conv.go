@@ -333,7 +333,7 @@ type convKernel struct {
 	win    *cnnWindow
 	group  int
 	wShape []int64   // shape of constant weights, nil otherwise
-	wConst []float32 // constant weights as float32
+	wConst []float32 // constant depthwise-shaped weights as float32 (others are only packed)
 	packed []float32 // constant weights packed per group for the GEMM path
 	bConst []float32 // constant bias as float32
 }
@@ -392,7 +392,9 @@ func buildConv(n *Node) (Kernel, error) {
 		k.wShape = w.Shape
 		if !k.depthwise(int(cg*group), w.Shape) {
 			k.packed = packConvWeights(k.wConst, w.Shape, k.group)
+			k.wConst = nil
 		}
+		n.Capture(1)
 	}
 	if b := n.Const(2); b != nil {
 		if len(b.Shape) != 1 || (k.wShape != nil && b.Shape[0] != k.wShape[0]) {
@@ -401,8 +403,14 @@ func buildConv(n *Node) (Kernel, error) {
 		if k.bConst, err = cnnConstF32(b); err != nil {
 			return nil, n.Errorf("B: %v", err)
 		}
+		n.Capture(2)
 	}
 	return k, nil
+}
+
+// HeldBytes counts the weights the kernel keeps.
+func (k *convKernel) HeldBytes() int64 {
+	return 4 * int64(len(k.wConst)+len(k.packed)+len(k.bConst))
 }
 
 // depthwise reports whether the conv of c input channels with weights of
@@ -476,8 +484,11 @@ func (k *convKernel) Run(c *Ctx, in, out []*tensor.Tensor) error {
 	if err != nil {
 		return err
 	}
+	// The weights prepared at compile time serve when W is that constant
+	// (its data is then not read: Node.Capture).
+	prepared := k.wShape != nil && slices.Equal(ws, k.wShape)
 	wf := k.wConst
-	if wf == nil || !slices.Equal(ws, k.wShape) {
+	if !prepared || (wf == nil && k.packed == nil) {
 		if wf, err = cnnF32(c, w); err != nil {
 			return err
 		}
@@ -495,7 +506,7 @@ func (k *convKernel) Run(c *Ctx, in, out []*tensor.Tensor) error {
 		convDepthwise(c, &geo, xf, wf, bf, yf, nb, ch, m)
 	} else {
 		packed := k.packed
-		if packed == nil || !slices.Equal(ws, k.wShape) {
+		if packed == nil || !prepared {
 			packed = packConvWeightsInto(c, wf, ws, group)
 		}
 		convGemm(c, &geo, xf, packed, bf, yf, nb, ch, m, group)

@@ -76,9 +76,13 @@ func buildMatMul(n *Node) (Kernel, error) {
 		k.swapped = make([]float32, kernels.PackedASize(nn, kk))
 		kernels.PackA(k.swapped, bf, nn, true, nn, kk, 1)
 		k.bShape = b.Shape
+		n.Capture(1)
 	}
 	return k, nil
 }
+
+// HeldBytes counts the packed constant B.
+func (k *matMulKernel) HeldBytes() int64 { return 4 * int64(len(k.swapped)) }
 
 // mmGeom is the shape of a (batched, broadcast) matrix product.
 type mmGeom struct {
@@ -360,6 +364,7 @@ func buildGemm(n *Node) (Kernel, error) {
 			kernels.PackA(k.swapped, bf, nn, true, nn, kk, k.alpha)
 		}
 		k.bShape = bc.Shape
+		n.Capture(1)
 	case ac != nil && mmUseF32(ac.Type):
 		af, err := cnnConstF32(ac)
 		if err != nil {
@@ -376,6 +381,9 @@ func buildGemm(n *Node) (Kernel, error) {
 	}
 	return k, nil
 }
+
+// HeldBytes counts the packed constant operand.
+func (k *gemmKernel) HeldBytes() int64 { return 4 * int64(len(k.swapped)+len(k.packedA)) }
 
 func (k *gemmKernel) Run(c *Ctx, in, out []*tensor.Tensor) error {
 	a, b := in[0], in[1]

@@ -48,7 +48,14 @@ type Program struct {
 	// maxBytes caps allocations (0: the default); maxWork caps a run's
 	// estimated work (0: none).
 	maxBytes, maxWork int64
+	// constBytes is what ConstantBytes reports.
+	constBytes int64
 }
+
+// ConstantBytes is the memory the program holds for the model's constants:
+// decoded initializers and the packed copies kernels keep (weights packed
+// for the GEMM), each counted once.
+func (p *Program) ConstantBytes() int64 { return p.constBytes }
 
 type step struct {
 	node    *Node
@@ -241,6 +248,25 @@ func Compile(m *ir.Model, opts Options) (*Program, error) {
 		sort.Ints(p.steps[i].release)
 	}
 	p.slots = len(p.names)
+	outs := map[int]bool{}
+	for _, o := range p.outputs {
+		outs[o.slot] = true
+	}
+	p.dropCaptured(outs)
+	p.constBytes = 0
+	for _, t := range p.consts {
+		p.constBytes += int64(t.Len()) * elemBytes(t.Type)
+	}
+	for _, s := range p.steps {
+		if h, ok := s.kernel.(HeldBytes); ok {
+			p.constBytes += h.HeldBytes()
+		}
+	}
+	// The program holds decoded constants and what kernels made of them;
+	// the initializers' protobufs are not needed any more.
+	for _, v := range g.Initializers {
+		v.Const = nil
+	}
 	// Values produced but never read nor output are released at once.
 	for i := range p.steps {
 		for _, s := range p.steps[i].out {
@@ -250,6 +276,42 @@ func Compile(m *ir.Model, opts Options) (*Program, error) {
 		}
 	}
 	return p, nil
+}
+
+// dropCaptured replaces every constant that all its readers captured
+// (Node.Capture) by a tensor of the same type and shape without elements,
+// so the program does not keep a second copy of packed weights. Constants
+// that are graph outputs (in outs) stay.
+func (p *Program) dropCaptured(outs map[int]bool) {
+	all := map[int]bool{}
+	for _, st := range p.steps {
+		for j, s := range st.in {
+			if _, isConst := p.consts[s]; !isConst {
+				continue
+			}
+			c, seen := all[s]
+			all[s] = (c || !seen) && st.node.Captured(j)
+		}
+	}
+	for s, captured := range all {
+		if !captured || outs[s] {
+			continue
+		}
+		t := p.consts[s]
+		empty, err := makeData(t.Type, 0)
+		if err != nil {
+			continue
+		}
+		p.consts[s] = &tensor.Tensor{Type: t.Type, Shape: t.Shape, Data: empty}
+	}
+	// The nodes let go of what their kernels captured too.
+	for _, st := range p.steps {
+		for j := range st.node.consts {
+			if st.node.Captured(j) {
+				st.node.consts[j] = nil
+			}
+		}
+	}
 }
 
 func opName(domain, op string) string {
@@ -284,6 +346,20 @@ type RunOptions struct {
 	// after the node ran. The tensor is only valid during the call: copy it
 	// (Clone) to keep it.
 	Observe func(name string, t *tensor.Tensor)
+	// Stats, when set, receives the memory figures of the run.
+	Stats *RunStats
+}
+
+// RunStats are the memory figures of one run, beside the program's
+// ConstantBytes. The graph inputs are the caller's and not counted.
+type RunStats struct {
+	// PeakLiveBytes is the most memory the run's tensors and kernel scratch
+	// buffers took at once.
+	PeakLiveBytes int64
+	// PeakPoolBytes is the most memory the run's buffer pool held at once:
+	// the buffers in use and the free ones it keeps for reuse (one pool per
+	// concurrent run; it lasts from run to run).
+	PeakPoolBytes int64
 }
 
 // Run executes the program. inputs maps graph input names to tensors;
@@ -299,7 +375,13 @@ func (p *Program) RunWith(inputs map[string]*tensor.Tensor, o RunOptions) (map[s
 	if st == nil {
 		st = &runState{slots: make([]*tensor.Tensor, p.slots), owned: make([]bool, p.slots), pool: newBufferPool()}
 	}
+	if o.Stats != nil {
+		st.pool.resetPeaks()
+	}
 	res, err := p.run(st, inputs, o)
+	if o.Stats != nil {
+		*o.Stats = RunStats{PeakLiveBytes: st.pool.peakLive, PeakPoolBytes: st.pool.peakHeld}
+	}
 	for i, t := range st.slots {
 		if t != nil && st.owned[i] {
 			st.pool.put(t)
@@ -397,7 +479,7 @@ func (p *Program) run(st *runState, inputs map[string]*tensor.Tensor, o RunOptio
 		if st.owned[out.slot] {
 			st.owned[out.slot] = false // detach: the caller owns it now
 			st.slots[out.slot] = nil
-			res[out.name] = t
+			res[out.name] = st.pool.detach(t)
 		} else {
 			res[out.name] = t.Clone()
 		}

@@ -30,6 +30,32 @@ type Node struct {
 	Opset int64
 	// consts holds the decoded constant inputs (initializers), nil elsewhere.
 	consts []*tensor.Tensor
+	// captured marks the constant inputs the kernel keeps itself (Capture).
+	captured []bool
+}
+
+// Capture tells the program that the kernel keeps what it needs of
+// constant input i (a packed or converted copy, or the decoded tensor
+// itself) and that its Run reads only that input's Type and Shape. When
+// every node reading a constant captures it, the program drops its own copy
+// and passes a tensor with the right Type and Shape but no elements.
+func (n *Node) Capture(i int) {
+	if i < 0 || i >= len(n.consts) || n.consts[i] == nil {
+		return
+	}
+	if n.captured == nil {
+		n.captured = make([]bool, len(n.consts))
+	}
+	n.captured[i] = true
+}
+
+// Captured reports whether Capture(i) was called.
+func (n *Node) Captured(i int) bool { return i >= 0 && i < len(n.captured) && n.captured[i] }
+
+// HeldBytes is implemented by kernels that keep memory of their own (packed
+// weights): the bytes they hold, for Program.ConstantBytes.
+type HeldBytes interface {
+	HeldBytes() int64
 }
 
 // Const returns input i decoded when it is a constant (an initializer that
