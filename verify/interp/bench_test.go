@@ -15,11 +15,12 @@ import (
 )
 
 // The MobileNetV2 benchmarks run torchvision's mobilenet_v2 (random
-// weights, BatchNormalization not folded) in the interpreter and in ONNX
-// Runtime on the same input with the same number of threads, and report
-// images per second and milliseconds per image for both; the "both"
-// sub-benchmarks alternate the two runtimes within each iteration and
-// report the ratio of their times:
+// weights, BatchNormalization not folded) in the interpreter (op by op:
+// "interp"; with Options.Fuse: "fused") and in ONNX Runtime on the same
+// input with the same number of threads, and report images per second and
+// milliseconds per image for each; the "both" sub-benchmarks alternate the
+// fused interpreter and ONNX Runtime (which fuses too) within each
+// iteration and report the ratio of their times:
 //
 //	go test -bench MobileNet -run '^$' ./verify/interp
 
@@ -82,24 +83,29 @@ func BenchmarkMobileNetV2(b *testing.B) {
 		shape := []int64{int64(batch), 3, res, res}
 		for _, threads := range threadCounts {
 			name := fmt.Sprintf("batch=%d/threads=%d", batch, threads)
-			b.Run(name+"/interp", func(b *testing.B) {
-				prog, err := Compile(m, Options{Threads: threads})
-				if err != nil {
-					b.Fatal(err)
-				}
-				in := map[string]*tensor.Tensor{models.InputName: tensor.FromFloat32(x, shape...)}
-				if _, err := prog.Run(in); err != nil { // warm the buffer pool
-					b.Fatal(err)
-				}
-				b.ReportAllocs()
-				b.ResetTimer()
-				for b.Loop() {
-					if _, err := prog.Run(in); err != nil {
+			for _, mode := range []struct {
+				name string
+				fuse bool
+			}{{"interp", false}, {"fused", true}} {
+				b.Run(name+"/"+mode.name, func(b *testing.B) {
+					prog, err := Compile(m, Options{Threads: threads, Fuse: mode.fuse})
+					if err != nil {
 						b.Fatal(err)
 					}
-				}
-				reportImages(b, batch)
-			})
+					in := map[string]*tensor.Tensor{models.InputName: tensor.FromFloat32(x, shape...)}
+					if _, err := prog.Run(in); err != nil { // warm the buffer pool
+						b.Fatal(err)
+					}
+					b.ReportAllocs()
+					b.ResetTimer()
+					for b.Loop() {
+						if _, err := prog.Run(in); err != nil {
+							b.Fatal(err)
+						}
+					}
+					reportImages(b, batch)
+				})
+			}
 			// Both runtimes in turn within each iteration, so that a
 			// machine whose load varies slows both alike: the fairest
 			// ratio.
@@ -107,11 +113,13 @@ func BenchmarkMobileNetV2(b *testing.B) {
 				if err := ort.Available(); err != nil {
 					b.Skip(err)
 				}
-				prog, err := Compile(m, Options{Threads: threads})
+				prog, err := Compile(m, Options{Threads: threads, Fuse: true})
 				if err != nil {
 					b.Fatal(err)
 				}
-				s, err := ort.Open(data, ort.Options{IntraOpThreads: threads, InterOpThreads: 1})
+				// Without spinning, ORT's idle threads do not take the
+				// cores from the interpreter's turn.
+				s, err := ort.Open(data, ort.Options{IntraOpThreads: threads, InterOpThreads: 1, NoSpinning: true})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -144,27 +152,33 @@ func BenchmarkMobileNetV2(b *testing.B) {
 				b.ReportMetric(ours.Seconds()/theirs.Seconds(), "ratio")
 				b.ReportMetric(0, "ns/op")
 			})
-			b.Run(name+"/ort", func(b *testing.B) {
-				if err := ort.Available(); err != nil {
-					b.Skip(err)
+			for _, spin := range []bool{true, false} {
+				sub := "/ort"
+				if !spin {
+					sub = "/ort-nospin"
 				}
-				s, err := ort.Open(data, ort.Options{IntraOpThreads: threads, InterOpThreads: 1})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer s.Close()
-				in := []ort.Tensor{{Name: models.InputName, Shape: shape, Data: x}}
-				if _, err := s.Run(in); err != nil {
-					b.Fatal(err)
-				}
-				b.ResetTimer()
-				for b.Loop() {
+				b.Run(name+sub, func(b *testing.B) {
+					if err := ort.Available(); err != nil {
+						b.Skip(err)
+					}
+					s, err := ort.Open(data, ort.Options{IntraOpThreads: threads, InterOpThreads: 1, NoSpinning: !spin})
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer s.Close()
+					in := []ort.Tensor{{Name: models.InputName, Shape: shape, Data: x}}
 					if _, err := s.Run(in); err != nil {
 						b.Fatal(err)
 					}
-				}
-				reportImages(b, batch)
-			})
+					b.ResetTimer()
+					for b.Loop() {
+						if _, err := s.Run(in); err != nil {
+							b.Fatal(err)
+						}
+					}
+					reportImages(b, batch)
+				})
+			}
 		}
 	}
 }

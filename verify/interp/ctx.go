@@ -2,7 +2,6 @@ package interp
 
 import (
 	"fmt"
-	"sort"
 	"sync"
 
 	"github.com/onnx-prom/onnx-prom/onnx/tensor"
@@ -131,62 +130,133 @@ const maxElements = 1 << 31
 // number of distinct tensor sizes. With a fixed input shape every run makes
 // the same requests, so after the first run no run allocates.
 type bufferPool struct {
-	free map[tensor.DataType][]*tensor.Tensor // by capacity, ascending
+	free map[tensor.DataType][]*poolBuf // by capacity, ascending
+	bufs map[*tensor.Tensor]*poolBuf    // every buffer the pool owns
 	// held is the bytes of all buffers the pool made and still owns (live
 	// or free); live the bytes of the buffers handed out and not yet put
 	// back, counted by length. peakHeld and peakLive are their maxima.
 	held, live, peakHeld, peakLive int64
 }
 
-func newBufferPool() *bufferPool { return &bufferPool{free: map[tensor.DataType][]*tensor.Tensor{}} }
+// poolBuf is one buffer of the pool. A tensor's Data is an interface
+// value: each reslice to a new length boxes a new slice header, so the
+// buffer keeps the slice at full capacity and the last view it handed out,
+// and a run that asks for the same lengths as the run before allocates
+// nothing.
+type poolBuf struct {
+	t     *tensor.Tensor
+	cap   int
+	full  any // the data at full capacity
+	views [4]poolView
+}
+
+// poolView is a view of a buffer's data at length n (nil v: unused).
+type poolView struct {
+	n int
+	v any
+}
+
+// view returns the buffer's data at length n, boxed once per length (a
+// buffer serves a few lengths in a run; the oldest view makes room).
+func (b *poolBuf) view(n int) any {
+	for i, w := range b.views {
+		if w.v != nil && w.n == n {
+			if i > 0 {
+				copy(b.views[1:i+1], b.views[:i])
+				b.views[0] = w
+			}
+			return w.v
+		}
+	}
+	copy(b.views[1:], b.views[:len(b.views)-1])
+	b.views[0] = poolView{n, reslice(b.full, n)}
+	return b.views[0].v
+}
+
+func newBufferPool() *bufferPool {
+	return &bufferPool{free: map[tensor.DataType][]*poolBuf{}, bufs: map[*tensor.Tensor]*poolBuf{}}
+}
 
 func (p *bufferPool) get(dt tensor.DataType, n int) (*tensor.Tensor, error) {
 	list := p.free[dt]
-	i := sort.Search(len(list), func(i int) bool { return dataCap(list[i].Data) >= n })
-	var t *tensor.Tensor
+	i := firstFit(list, n)
+	var b *poolBuf
 	if i < len(list) {
-		t = list[i]
+		b = list[i]
 		p.free[dt] = append(list[:i], list[i+1:]...)
-		t.Data = reslice(t.Data, n)
+		b.t.Data = b.view(n)
 	} else {
 		data, err := makeData(dt, n)
 		if err != nil {
 			return nil, err
 		}
-		t = &tensor.Tensor{Type: dt, Data: data}
-		p.held += int64(n) * elemBytes(dt)
-		p.peakHeld = max(p.peakHeld, p.held)
+		b = p.adopt(&tensor.Tensor{Type: dt, Data: data})
 	}
 	p.live += int64(n) * elemBytes(dt)
 	p.peakLive = max(p.peakLive, p.live)
-	return t, nil
+	return b.t, nil
 }
 
-// put gives t back for reuse. t must have come from get.
-func (p *bufferPool) put(t *tensor.Tensor) {
-	p.live -= int64(t.Len()) * elemBytes(t.Type)
+// adopt makes t a buffer of the pool.
+func (p *bufferPool) adopt(t *tensor.Tensor) *poolBuf {
 	c := dataCap(t.Data)
-	t.Data = reslice(t.Data, c)
+	b := &poolBuf{t: t, cap: c, full: reslice(t.Data, c)}
+	b.views[0] = poolView{t.Len(), t.Data}
+	p.bufs[t] = b
+	p.held += int64(c) * elemBytes(t.Type)
+	p.peakHeld = max(p.peakHeld, p.held)
+	return b
+}
+
+// put gives t back for reuse. t normally came from get; a tensor from
+// elsewhere joins the pool.
+func (p *bufferPool) put(t *tensor.Tensor) {
+	b := p.bufs[t]
+	if b == nil {
+		b = p.adopt(t)
+		p.live += int64(t.Len()) * elemBytes(t.Type)
+	}
+	p.live -= int64(t.Len()) * elemBytes(t.Type)
 	list := p.free[t.Type]
-	i := sort.Search(len(list), func(i int) bool { return dataCap(list[i].Data) >= c })
+	i := firstFit(list, b.cap)
 	list = append(list, nil)
 	copy(list[i+1:], list[i:])
-	list[i] = t
+	list[i] = b
 	p.free[t.Type] = list
+}
+
+// firstFit is the index of the first buffer of list (sorted by capacity)
+// whose capacity is at least n, len(list) when there is none.
+func firstFit(list []*poolBuf, n int) int {
+	lo, hi := 0, len(list)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if list[mid].cap < n {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
 }
 
 // detach hands t, which came from get, over to the caller of the run: the
 // pool forgets it. A tensor that sits in a much larger buffer is copied out
 // (and the buffer kept), so the caller does not hold on to the slack.
 func (p *bufferPool) detach(t *tensor.Tensor) *tensor.Tensor {
-	n, c := t.Len(), dataCap(t.Data)
-	if c > 2*n+64 {
+	b := p.bufs[t]
+	if b == nil {
+		return t
+	}
+	n := t.Len()
+	if b.cap > 2*n+64 {
 		out := t.Clone()
 		p.put(t)
 		return out
 	}
+	delete(p.bufs, t)
 	p.live -= int64(n) * elemBytes(t.Type)
-	p.held -= int64(c) * elemBytes(t.Type)
+	p.held -= int64(b.cap) * elemBytes(t.Type)
 	return t
 }
 

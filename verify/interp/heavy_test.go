@@ -886,11 +886,18 @@ func TestHeavyBadInput(t *testing.T) {
 
 // ---- whole models ----
 
-// TestMobileNetV2AgainstORT runs the small MobileNetV2 test model in the
-// interpreter and in ONNX Runtime.
+// TestMobileNetV2AgainstORT runs the MobileNetV2 test models (tiny,
+// small, and torchvision's full model with BatchNormalization kept and
+// folded) in the interpreter, op by op and fused, and in ONNX Runtime.
 func TestMobileNetV2AgainstORT(t *testing.T) {
 	ort.RequireOrSkip(t)
-	for _, cfg := range []models.MobileNetV2Config{models.Tiny(), models.Small()} {
+	folded := models.Full()
+	folded.FoldBN = true
+	cfgs := []models.MobileNetV2Config{models.Tiny(), models.Small(), folded, models.Full()}
+	if testing.Short() {
+		cfgs = cfgs[:2]
+	}
+	for _, cfg := range cfgs {
 		mp, err := models.MobileNetV2(cfg)
 		if err != nil {
 			t.Fatal(err)
@@ -921,15 +928,18 @@ func TestMobileNetV2AgainstORT(t *testing.T) {
 			w64[i] = float64(v)
 		}
 		for _, th := range []int{1, 2} {
-			prog, err := Compile(m, Options{Threads: th})
-			if err != nil {
-				t.Fatal(err)
+			for _, fuse := range []bool{false, true} {
+				prog, err := Compile(m, Options{Threads: th, Fuse: fuse})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := prog.Run(map[string]*tensor.Tensor{models.InputName: tensor.FromFloat32(x, shape...)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				name := fmt.Sprintf("%dx%d width %g BN folded %v, threads %d, fused %v", res, res, cfg.Width, cfg.FoldBN, th, fuse)
+				hvCheck(t, name, got[models.OutputName], want[0].Shape, w64, 1e-4)
 			}
-			got, err := prog.Run(map[string]*tensor.Tensor{models.InputName: tensor.FromFloat32(x, shape...)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			hvCheck(t, fmt.Sprintf("%dx%d threads %d", res, res, th), got[models.OutputName], want[0].Shape, w64, 1e-4)
 		}
 	}
 }

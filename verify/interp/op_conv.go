@@ -332,10 +332,11 @@ func cnnParallel(c *Ctx) kernels.ParallelFunc { return c.Parallel }
 type convKernel struct {
 	win    *cnnWindow
 	group  int
-	wShape []int64   // shape of constant weights, nil otherwise
-	wConst []float32 // constant depthwise-shaped weights as float32 (others are only packed)
-	packed []float32 // constant weights packed per group for the GEMM path
-	bConst []float32 // constant bias as float32
+	wShape []int64     // shape of constant weights, nil otherwise
+	wConst []float32   // constant depthwise-shaped weights as float32 (others are only packed)
+	packed []float32   // constant weights packed per group for the GEMM path
+	bConst []float32   // constant bias as float32
+	clamp  *[2]float32 // ConvAct: the output is clamped to [lo, hi]
 }
 
 func buildConv(n *Node) (Kernel, error) {
@@ -503,13 +504,13 @@ func (k *convKernel) Run(c *Ctx, in, out []*tensor.Tensor) error {
 		bf = nil
 	}
 	if k.depthwise(ch, ws) && convDepthwiseOK(&geo) {
-		convDepthwise(c, &geo, xf, wf, bf, yf, nb, ch, m)
+		convDepthwise(c, &geo, xf, wf, bf, yf, nb, ch, m, k.clamp)
 	} else {
 		packed := k.packed
 		if packed == nil || !prepared {
 			packed = packConvWeightsInto(c, wf, ws, group)
 		}
-		convGemm(c, &geo, xf, packed, bf, yf, nb, ch, m, group)
+		convGemm(c, &geo, xf, packed, bf, yf, nb, ch, m, group, k.clamp)
 	}
 	cnnFinish(y, yf)
 	return nil
@@ -557,7 +558,8 @@ func convDepthwiseOK(geo *cnnGeom) bool {
 
 // convDepthwise runs a depthwise conv (one input channel per group, m/ch
 // output channels per input channel) plane by plane.
-func convDepthwise(c *Ctx, geo *cnnGeom, x, w, bias, y []float32, nb, ch, m int) {
+// With clamp, each output plane is clamped to [clamp[0], clamp[1]].
+func convDepthwise(c *Ctx, geo *cnnGeom, x, w, bias, y []float32, nb, ch, m int, clamp *[2]float32) {
 	d := convDepthwiseGeom(geo)
 	planes := nb * m
 	mult := m / ch
@@ -584,14 +586,19 @@ func convDepthwise(c *Ctx, geo *cnnGeom, x, w, bias, y []float32, nb, ch, m int)
 			if bias != nil {
 				bv = bias[o]
 			}
-			d.Plane(y[q*outSize:(q+1)*outSize], x[(n*ch+ci)*inSize:(n*ch+ci+1)*inSize], w[o*ksz:(o+1)*ksz], bv, buf, offs)
+			yq := y[q*outSize : (q+1)*outSize]
+			d.Plane(yq, x[(n*ch+ci)*inSize:(n*ch+ci+1)*inSize], w[o*ksz:(o+1)*ksz], bv, buf, offs)
+			if clamp != nil {
+				kernels.Clamp(yq, yq, clamp[0], clamp[1])
+			}
 		}
 	})
 }
 
 // convGemm runs a grouped conv as one matrix product per image and group:
 // Y_g[Mg × out] = W_g[Mg × K] · im2col(X_g)[K × out].
-func convGemm(c *Ctx, geo *cnnGeom, x, packed, bias, y []float32, nb, ch, m, group int) {
+// With clamp, the output is clamped to [clamp[0], clamp[1]].
+func convGemm(c *Ctx, geo *cnnGeom, x, packed, bias, y []float32, nb, ch, m, group int, clamp *[2]float32) {
 	cg, mg := ch/group, m/group
 	kk := cg * geo.kSize
 	outSize := geo.outSize
@@ -629,9 +636,10 @@ func convGemm(c *Ctx, geo *cnnGeom, x, packed, bias, y []float32, nb, ch, m, gro
 	}
 	sz := kernels.PackedASize(mg, kk)
 	g := &kernels.Gemm{M: mg, N: outSize, K: kk, Count: nb * group,
-		A: func(p int) []float32 { return packed[p%group*sz : (p%group+1)*sz] },
-		B: src,
-		C: y,
+		A:     func(p int) []float32 { return packed[p%group*sz : (p%group+1)*sz] },
+		B:     src,
+		C:     y,
+		Clamp: clamp,
 	}
 	if bias != nil {
 		g.Bias = func(p int) []float32 { return bias[p%group*mg : (p%group+1)*mg] }

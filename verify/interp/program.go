@@ -29,6 +29,13 @@ type Options struct {
 	// estimate (EstimateWork with InputShapes) is over it, and a run stops
 	// with an error before the node that would take it over the budget.
 	MaxWork int64
+	// Fuse lets Compile fuse Conv with a following BatchNormalization, Relu
+	// or Clip (see InternalDomain), as inference runtimes do: fewer passes
+	// over memory, results that differ in the last bits from running the
+	// nodes one by one, and the fused intermediate values are not computed
+	// (RunOptions.Observe does not see them). Off, every node runs as
+	// written.
+	Fuse bool
 	// InputShapes are the input shapes Compile estimates the work for;
 	// inputs left out count with their declared shape, symbolic
 	// dimensions as 1.
@@ -124,6 +131,11 @@ func Compile(m *ir.Model, opts Options) (*Program, error) {
 	if err := g.TopoSort(); err != nil {
 		return nil, err
 	}
+	if opts.Fuse {
+		if err := fuseGraph(g); err != nil {
+			return nil, err
+		}
+	}
 	if opts.MaxWork > 0 {
 		total, top, err := EstimateWork(work, opts.InputShapes)
 		if err != nil {
@@ -172,8 +184,8 @@ func Compile(m *ir.Model, opts Options) (*Program, error) {
 		p.inputs = append(p.inputs, in)
 	}
 	for _, v := range g.Initializers {
-		if v.IsGraphInput() {
-			continue
+		if v.IsGraphInput() || (v.NumUses() == 0 && !v.IsGraphOutput()) {
+			continue // nothing reads it
 		}
 		t, err := constOf(v)
 		if err != nil {

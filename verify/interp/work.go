@@ -37,7 +37,7 @@ func NodeWork(n *ir.Node, in [][]int64) (work int64, ok bool) {
 	var heavy int64
 	ok = true
 	switch opName(n.Domain, n.OpType) {
-	case "Conv", "ConvInteger":
+	case "Conv", "ConvInteger", InternalDomain + "/ConvAct":
 		heavy, ok = convWork(n, shape(0), shape(1))
 	case "QLinearConv", TernaryDomain + "/TernaryConv":
 		heavy, ok = convWork(n, shape(0), shape(3))

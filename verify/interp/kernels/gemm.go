@@ -80,6 +80,9 @@ type Gemm struct {
 	// Bias, when set, returns the M values added to the rows of product
 	// p (once, whatever Accumulate).
 	Bias func(p int) []float32
+	// Clamp, when set, clamps every element of C to [Clamp[0], Clamp[1]]
+	// once its sum is complete (a fused activation: Relu, Clip).
+	Clamp *[2]float32
 }
 
 // workerScratch is what one worker of Gemm.Run needs: a packed block of B
@@ -173,6 +176,9 @@ func (g *Gemm) runEmpty() {
 		if !g.Accumulate {
 			clear(c)
 		}
+		if g.Clamp != nil {
+			defer Clamp(c, c, g.Clamp[0], g.Clamp[1])
+		}
 		if g.Bias == nil {
 			continue
 		}
@@ -251,6 +257,20 @@ func (g *Gemm) tile(tl tiling, t int, buf []float32, packed *int) {
 				} else {
 					storeTile(c[ip*g.N+jp:], g.N, rows, cols, tmp, acc)
 				}
+			}
+		}
+	}
+	if g.Clamp != nil {
+		lo, hi := g.Clamp[0], g.Clamp[1]
+		if g.TransC {
+			for j := j0; j < j1; j++ {
+				col := c[j*g.M+i0 : j*g.M+i1]
+				Clamp(col, col, lo, hi)
+			}
+		} else {
+			for i := i0; i < i1; i++ {
+				row := c[i*g.N+j0 : i*g.N+j1]
+				Clamp(row, row, lo, hi)
 			}
 		}
 	}
