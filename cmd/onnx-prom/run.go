@@ -83,6 +83,7 @@ func runRun(c *command, args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 0, "seed of the random inputs")
 	batch := fs.Int("batch", 1, "batch size of random inputs: the value of a symbolic first dimension")
 	threads := fs.Int("threads", 0, "goroutines per kernel (0: all cores)")
+	fuse := fs.Bool("fuse", true, "fold BatchNormalization into Conv and fuse Relu/Clip into it, as ONNX Runtime does (--fuse=false runs every node as written)")
 	maxMACs := fs.Int64("max-macs", defaultMaxMACs, "refuse to run when the estimated work is over this many multiply-accumulates (0: no limit)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -113,7 +114,7 @@ func runRun(c *command, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return inputError(fmt.Errorf("%s: %w", path, err))
 	}
-	prog, err := interp.Compile(m, interp.Options{Threads: *threads, MaxWork: *maxMACs})
+	prog, err := interp.Compile(m, interp.Options{Threads: *threads, MaxWork: *maxMACs, Fuse: *fuse})
 	if err != nil {
 		return inputError(fmt.Errorf("%s: %w", path, err))
 	}

@@ -147,11 +147,15 @@ func Compare(ref, cand *onnxpb.ModelProto, src data.Source, o Options) (*Report,
 		workers = runtime.GOMAXPROCS(0)
 	}
 	threads := max(1, runtime.GOMAXPROCS(0)/workers)
-	rp, err := interp.Compile(rm, interp.Options{Threads: threads})
+	// Without per-layer comparisons no intermediate value is observed, so
+	// both models may run fused (Conv+BatchNormalization+activation), as
+	// ONNX Runtime would run them.
+	fuse := !o.PerLayer
+	rp, err := interp.Compile(rm, interp.Options{Threads: threads, Fuse: fuse})
 	if err != nil {
 		return nil, fmt.Errorf("reference: %w", err)
 	}
-	cp, err := interp.Compile(cm, interp.Options{Threads: threads})
+	cp, err := interp.Compile(cm, interp.Options{Threads: threads, Fuse: fuse})
 	if err != nil {
 		return nil, fmt.Errorf("candidate: %w", err)
 	}

@@ -151,17 +151,27 @@ func (g *Gemm) Run(par ParallelFunc, workers int, scratch []float32) {
 		}
 		return
 	}
+	// Workers take tiles in turn; when there are column blocks enough to
+	// go round, a worker takes all the row tiles of a column block at
+	// once, so that it packs that block of B once rather than each worker
+	// packing it again.
+	unit := 1
+	if tiles/tl.mt >= 2*workers {
+		unit = tl.mt
+	}
 	var next atomic.Int64
 	par(workers, 1, func(lo, hi int) {
 		for w := lo; w < hi; w++ {
 			buf := scratch[w*workerScratch : (w+1)*workerScratch]
 			packed := -1
 			for {
-				t := int(next.Add(1) - 1)
-				if t >= tiles {
+				t0 := int(next.Add(1)-1) * unit
+				if t0 >= tiles {
 					break
 				}
-				g.tile(tl, t, buf, &packed)
+				for t := t0; t < min(t0+unit, tiles); t++ {
+					g.tile(tl, t, buf, &packed)
+				}
 			}
 		}
 	})

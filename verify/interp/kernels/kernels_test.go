@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -415,13 +416,17 @@ func BenchmarkMobileNetPointwise(b *testing.B) {
 		jobs = append(jobs, job{g, float64(2 * m * n * k)})
 		flops += float64(2 * m * n * k)
 	}
-	s := make([]float32, jobs[0].g.ScratchSize(1))
-	for b.Loop() {
-		for _, j := range jobs {
-			j.g.Run(goParallel, 1, s)
-		}
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			s := make([]float32, jobs[0].g.ScratchSize(workers))
+			for b.Loop() {
+				for _, j := range jobs {
+					j.g.Run(goParallel, min(workers, j.g.Workers(workers)), s)
+				}
+			}
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
 	}
-	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
 func TestClampMatchesGeneric(t *testing.T) {
