@@ -939,6 +939,14 @@ func TestMobileNetV2AgainstORT(t *testing.T) {
 				}
 				name := fmt.Sprintf("%dx%d width %g BN folded %v, threads %d, fused %v", res, res, cfg.Width, cfg.FoldBN, th, fuse)
 				hvCheck(t, name, got[models.OutputName], want[0].Shape, w64, 1e-4)
+				if th == 2 {
+					scale, worst := 0.0, 0.0
+					for i, v := range got[models.OutputName].Data.([]float32) {
+						scale = math.Max(scale, math.Abs(w64[i]))
+						worst = math.Max(worst, math.Abs(float64(v)-w64[i]))
+					}
+					t.Logf("%s: max |diff| %.3g of scale %.3g", name, worst, scale)
+				}
 			}
 		}
 	}
