@@ -21,7 +21,7 @@ type fuseNode struct {
 	domain string
 }
 
-func fuseModel(t *testing.T, opset int64, x *tensor.Tensor, consts map[string]*tensor.Tensor, nodes []fuseNode, outputs ...string) *ir.Model {
+func fuseModel(t testing.TB, opset int64, x *tensor.Tensor, consts map[string]*tensor.Tensor, nodes []fuseNode, outputs ...string) *ir.Model {
 	t.Helper()
 	g := &onnxpb.GraphProto{Name: proto.String("g")}
 	tt := &onnxpb.TypeProto_Tensor{ElemType: proto.Int32(int32(tensor.Float))}

@@ -87,6 +87,9 @@ type Options struct {
 	// runs next on the same cores: set it when timing ONNX Runtime beside
 	// other work.
 	NoSpinning bool
+	// ProfilePrefix, when set, makes ONNX Runtime write a JSON trace of
+	// every node's run time to PREFIX_<date>.json when the session closes.
+	ProfilePrefix string
 }
 
 // LibraryPath returns the path of the ONNX Runtime shared library that this

@@ -122,6 +122,9 @@ func sessionOptions(opts Options) (*ortgo.SessionOptions, error) {
 	if err == nil && opts.NoSpinning {
 		err = so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0")
 	}
+	if err == nil && opts.ProfilePrefix != "" {
+		err = so.EnableProfiling(opts.ProfilePrefix)
+	}
 	if err == nil && opts.InterOpThreads > 0 {
 		err = so.SetInterOpNumThreads(opts.InterOpThreads)
 	}

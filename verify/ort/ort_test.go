@@ -1,11 +1,13 @@
 package ort_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -151,5 +153,46 @@ func TestInputErrors(t *testing.T) {
 		} else {
 			t.Logf("%s: %v", name, err)
 		}
+	}
+}
+
+// TestProfileAndNoSpinning opens a session that profiles and does not spin:
+// the run is right, and closing the session leaves a JSON trace naming the
+// model's nodes.
+func TestProfileAndNoSpinning(t *testing.T) {
+	ort.RequireOrSkip(t)
+	dir := t.TempDir()
+	s, err := ort.Open(mlpModel(t, 10, 21), ort.Options{IntraOpThreads: 2, NoSpinning: true, ProfilePrefix: filepath.Join(dir, "trace")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.Run([]ort.Tensor{{Name: "X", Shape: []int64{2, 3}, Data: []float32{1, 2, 3, -1, 0, 2}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkFloats(t, "batch 2", out[0], []int64{2, 2}, []float32{3, 1, 1, 0})
+	s.Close()
+	files, _ := filepath.Glob(filepath.Join(dir, "trace*.json"))
+	if len(files) != 1 {
+		t.Fatalf("profile files %v, want one", files)
+	}
+	data, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []struct {
+		Cat, Name string
+	}
+	if err := json.Unmarshal(data, &events); err != nil {
+		t.Fatalf("trace: %v", err)
+	}
+	nodes := 0
+	for _, e := range events {
+		if e.Cat == "Node" && strings.HasSuffix(e.Name, "_kernel_time") {
+			nodes++
+		}
+	}
+	if nodes == 0 {
+		t.Errorf("trace has no node timings: %.200s", data)
 	}
 }

@@ -111,17 +111,20 @@ func (d *Depthwise2D) Plane(dst, src, w []float32, bias float32, scratch []float
 // buf (the padding is zero already).
 func (d *Depthwise2D) fill(buf, src []float32, phH, phW int) {
 	block := phH * phW
-	for r := 0; r < d.SH; r++ {
-		// Block rows j with input row ih = j·SH + r - PadT in [0, H).
-		j0 := 0
-		if r < d.PadT {
-			j0 = (d.PadT - r + d.SH - 1) / d.SH
+	var sp stride2Plan
+	if d.SW == 2 {
+		sp = d.planStride2(phW)
+	}
+	// Input rows in memory order: row ih is padded row y = ih + PadT, row
+	// j = y/SH of block row r = y%SH (rows past the padded plane are not
+	// read by any tap).
+	for ih := 0; ih < d.H; ih++ {
+		y := ih + d.PadT
+		r, j := y%d.SH, y/d.SH
+		if j >= phH {
+			break
 		}
-		for j := j0; j < phH; j++ {
-			ih := j*d.SH + r - d.PadT
-			if ih >= d.H {
-				break
-			}
+		{
 			in := src[ih*d.W : (ih+1)*d.W]
 			switch d.SW {
 			case 1:
@@ -131,7 +134,7 @@ func (d *Depthwise2D) fill(buf, src []float32, phH, phW int) {
 					copy(line[d.PadL:], in)
 				}
 			case 2:
-				d.fill2(buf[(r*2)*block+j*phW:][:phW], buf[(r*2+1)*block+j*phW:][:phW], in)
+				sp.fill(buf[(r*2)*block+j*phW:][:phW], buf[(r*2+1)*block+j*phW:][:phW], in)
 			default:
 				for c := 0; c < d.SW; c++ {
 					line := buf[(r*d.SW+c)*block+j*phW:][:phW]
@@ -151,40 +154,56 @@ func (d *Depthwise2D) fill(buf, src []float32, phH, phW int) {
 	}
 }
 
-// fill2 is one padded input row for column stride 2: line0 and line1 get
+// stride2Plan is how fill splits an input row for column stride 2 into
 // the even and odd padded columns (padded column x is input column
-// x - PadL).
-func (d *Depthwise2D) fill2(line0, line1, in []float32) {
+// x - PadL), worked out once per plane: phase c of the padded columns
+// starts at line index start[c] with input column first[c] (0 or 1), and
+// takes count[c] values; pairs values of both phases go through the
+// vector deinterleave.
+type stride2Plan struct {
+	short        bool // rows under 32 values: a plain scatter
+	padL         int
+	lo, hi       int // the phases whose first input column is even, odd
+	start, count [2]int
+	pairs        int
+}
+
+func (d *Depthwise2D) planStride2(phW int) stride2Plan {
+	p := stride2Plan{short: d.W < 32, padL: d.PadL}
+	for c := 0; c < 2; c++ {
+		if c < d.PadL {
+			p.start[c] = min((d.PadL-c+1)/2, phW)
+		}
+	}
+	p.lo = d.PadL & 1
+	p.hi = 1 - p.lo
+	p.count[p.lo] = max(0, min((d.W+1)/2, phW-p.start[p.lo]))
+	p.count[p.hi] = max(0, min(d.W/2, phW-p.start[p.hi]))
+	p.pairs = min(p.count[0], p.count[1])
+	return p
+}
+
+// fill writes one input row into the even and odd padded lines.
+func (p *stride2Plan) fill(line0, line1, in []float32) {
 	lines := [2][]float32{line0, line1}
-	if len(in) < 32 {
+	if p.short {
 		// Short rows: a plain scatter beats the setup of the vector path.
 		for iw, v := range in {
-			x := iw + d.PadL
+			x := iw + p.padL
 			if l := lines[x&1]; x>>1 < len(l) {
 				l[x>>1] = v
 			}
 		}
 		return
 	}
-	// Phase c starts at line index j[c], reading input column
-	// 2·j[c] + c - PadL, which is 0 for one phase and 1 for the other.
-	var j [2]int
-	for c := 0; c < 2; c++ {
-		if c < d.PadL {
-			j[c] = min((d.PadL-c+1)/2, len(lines[c]))
-		}
+	ev := lines[p.lo][p.start[p.lo]:]
+	od := lines[p.hi][p.start[p.hi]:]
+	deinterleave2(ev, od, in, p.pairs)
+	for i := p.pairs; i < p.count[p.lo]; i++ {
+		ev[i] = in[2*i]
 	}
-	cEven := d.PadL & 1 // the phase whose first input column is even
-	cOdd := 1 - cEven
-	ne := max(0, min((len(in)+1)/2, len(lines[cEven])-j[cEven]))
-	no := max(0, min(len(in)/2, len(lines[cOdd])-j[cOdd]))
-	pairs := min(ne, no)
-	deinterleave2(lines[cEven][j[cEven]:], lines[cOdd][j[cOdd]:], in, pairs)
-	for i := pairs; i < ne; i++ {
-		lines[cEven][j[cEven]+i] = in[2*i]
-	}
-	for i := pairs; i < no; i++ {
-		lines[cOdd][j[cOdd]+i] = in[2*i+1]
+	for i := p.pairs; i < p.count[p.hi]; i++ {
+		od[i] = in[2*i+1]
 	}
 }
 
