@@ -129,9 +129,18 @@ const maxElements = 1 << 31
 // the most memory the run needs alive at once, rather than growing with the
 // number of distinct tensor sizes. With a fixed input shape every run makes
 // the same requests, so after the first run no run allocates.
+//
+// A run replays the choices of the run before it: request i gets the buffer
+// request i got last time when that buffer is free and fits (with the same
+// input shapes it always is), and only otherwise the best fit. So the
+// pool's layout is settled by the first run of a shape, and later runs
+// neither search nor grow.
 type bufferPool struct {
 	free map[tensor.DataType][]*poolBuf // by capacity, ascending
 	bufs map[*tensor.Tensor]*poolBuf    // every buffer the pool owns
+	// plan holds the buffer each request of the last run got, in order;
+	// trace collects this run's.
+	plan, trace []*poolBuf
 	// held is the bytes of all buffers the pool made and still owns (live
 	// or free); live the bytes of the buffers handed out and not yet put
 	// back, counted by length. peakHeld and peakLive are their maxima.
@@ -146,6 +155,7 @@ type bufferPool struct {
 type poolBuf struct {
 	t     *tensor.Tensor
 	cap   int
+	free  bool // in the free list
 	full  any // the data at full capacity
 	views [4]poolView
 }
@@ -177,13 +187,26 @@ func newBufferPool() *bufferPool {
 	return &bufferPool{free: map[tensor.DataType][]*poolBuf{}, bufs: map[*tensor.Tensor]*poolBuf{}}
 }
 
+// startRun begins a run: requests are matched against the last run's.
+func (p *bufferPool) startRun() {
+	p.plan, p.trace = p.trace, p.plan[:0]
+	p.peakHeld, p.peakLive = p.held, p.live
+}
+
 func (p *bufferPool) get(dt tensor.DataType, n int) (*tensor.Tensor, error) {
-	list := p.free[dt]
-	i := firstFit(list, n)
 	var b *poolBuf
-	if i < len(list) {
+	if i := len(p.trace); i < len(p.plan) {
+		if c := p.plan[i]; c.free && c.t.Type == dt && c.cap >= n && p.bufs[c.t] == c {
+			b = c
+			p.take(c)
+		}
+	}
+	list := p.free[dt]
+	if i := firstFit(list, n); b == nil && i < len(list) {
 		b = list[i]
-		p.free[dt] = append(list[:i], list[i+1:]...)
+		p.take(b)
+	}
+	if b != nil {
 		b.t.Data = b.view(n)
 	} else {
 		data, err := makeData(dt, n)
@@ -192,9 +215,23 @@ func (p *bufferPool) get(dt tensor.DataType, n int) (*tensor.Tensor, error) {
 		}
 		b = p.adopt(&tensor.Tensor{Type: dt, Data: data})
 	}
+	p.trace = append(p.trace, b)
 	p.live += int64(n) * elemBytes(dt)
 	p.peakLive = max(p.peakLive, p.live)
 	return b.t, nil
+}
+
+// take removes free buffer b from its free list.
+func (p *bufferPool) take(b *poolBuf) {
+	list := p.free[b.t.Type]
+	for i := firstFit(list, b.cap); i < len(list); i++ {
+		if list[i] == b {
+			p.free[b.t.Type] = append(list[:i], list[i+1:]...)
+			b.free = false
+			return
+		}
+	}
+	panic("interp: buffer pool: a free buffer is not in its free list")
 }
 
 // adopt makes t a buffer of the pool.
@@ -223,6 +260,7 @@ func (p *bufferPool) put(t *tensor.Tensor) {
 	copy(list[i+1:], list[i:])
 	list[i] = b
 	p.free[t.Type] = list
+	b.free = true
 }
 
 // firstFit is the index of the first buffer of list (sorted by capacity)
@@ -259,9 +297,6 @@ func (p *bufferPool) detach(t *tensor.Tensor) *tensor.Tensor {
 	p.held -= int64(b.cap) * elemBytes(t.Type)
 	return t
 }
-
-// resetPeaks starts a new measurement of peakHeld and peakLive.
-func (p *bufferPool) resetPeaks() { p.peakHeld, p.peakLive = p.held, p.live }
 
 func makeData(dt tensor.DataType, n int) (any, error) {
 	t, err := tensor.New(dt, int64(n))

@@ -217,6 +217,7 @@ func TestPeakRSSChild(t *testing.T) {
 	}
 	b := measureBound(t, m, prog, in)
 	r.Weights, r.Act1, r.Act2 = b.weights, b.act1, b.act2
+	prog.FreeMemory()
 	m = nil
 	settle()
 	r.Compiled = procStatus(t, "VmRSS")

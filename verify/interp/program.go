@@ -51,7 +51,10 @@ type Program struct {
 	consts  map[int]*tensor.Tensor
 	names   []string // slot -> value name
 	threads int
-	states  sync.Pool
+	// idle holds the run states (slots and buffer pool) of finished runs,
+	// for the next runs to take: as many as the most runs at once.
+	idleMu sync.Mutex
+	idle   []*runState
 	// maxBytes caps allocations (0: the default); maxWork caps a run's
 	// estimated work (0: none).
 	maxBytes, maxWork int64
@@ -374,6 +377,15 @@ type RunStats struct {
 	PeakPoolBytes int64
 }
 
+// FreeMemory drops the buffers the program keeps between runs (each
+// concurrent run's pool); the next runs make them anew. Runs in progress
+// keep theirs.
+func (p *Program) FreeMemory() {
+	p.idleMu.Lock()
+	p.idle = nil
+	p.idleMu.Unlock()
+}
+
 // Run executes the program. inputs maps graph input names to tensors;
 // inputs with an initializer default may be left out. The returned tensors
 // belong to the caller.
@@ -383,13 +395,16 @@ func (p *Program) Run(inputs map[string]*tensor.Tensor) (map[string]*tensor.Tens
 
 // RunWith is Run with options.
 func (p *Program) RunWith(inputs map[string]*tensor.Tensor, o RunOptions) (map[string]*tensor.Tensor, error) {
-	st, _ := p.states.Get().(*runState)
+	var st *runState
+	p.idleMu.Lock()
+	if n := len(p.idle); n > 0 {
+		st, p.idle = p.idle[n-1], p.idle[:n-1]
+	}
+	p.idleMu.Unlock()
 	if st == nil {
 		st = &runState{slots: make([]*tensor.Tensor, p.slots), owned: make([]bool, p.slots), pool: newBufferPool()}
 	}
-	if o.Stats != nil {
-		st.pool.resetPeaks()
-	}
+	st.pool.startRun()
 	res, err := p.run(st, inputs, o)
 	if o.Stats != nil {
 		*o.Stats = RunStats{PeakLiveBytes: st.pool.peakLive, PeakPoolBytes: st.pool.peakHeld}
@@ -401,7 +416,9 @@ func (p *Program) RunWith(inputs map[string]*tensor.Tensor, o RunOptions) (map[s
 		st.slots[i] = nil
 		st.owned[i] = false
 	}
-	p.states.Put(st)
+	p.idleMu.Lock()
+	p.idle = append(p.idle, st)
+	p.idleMu.Unlock()
 	return res, err
 }
 

@@ -227,6 +227,10 @@ func TestConvSourcesAgainstNaive(t *testing.T) {
 		{1, 6, 13, 13, 4, 5, 5, 3, 2, 2, 1, 2, 2, 2, 2, 1},
 		{1, 8, 5, 6, 8, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 4},
 		{3, 2, 1, 20, 3, 1, 4, 1, 3, 1, 2, 0, 3, 0, 1, 1},
+		// Stem-like: stride 2 over rows long enough for the vector gather
+		// (odd and even widths, and rows longer than one gather).
+		{1, 3, 40, 67, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1},
+		{1, 3, 36, 600, 7, 3, 3, 2, 2, 1, 1, 0, 1, 1, 0, 1},
 	}
 	for ci, tc := range cases {
 		oh := (tc.h+tc.pt+tc.pb-((tc.kh-1)*tc.dh+1))/tc.sh + 1
@@ -457,6 +461,32 @@ func TestClampMatchesGeneric(t *testing.T) {
 				// Equal values (+0 and -0 alike) or both NaN.
 				if got[i] != want[i] && !(got[i] != got[i] && want[i] != want[i]) {
 					t.Fatalf("n=%d bounds %v: element %d = %v, want %v", n, b, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+func TestGatherRowAgainstNaive(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	for _, n := range []int{1, 7, 8, 9, 16, 63, 64, 65, 130} {
+		for _, rowLen := range []int{1, 15, 16, 17, 2*n - 1, 2 * n, 2*n + 1, 3*n + 5} {
+			for _, step := range []int{1, 2, 3} {
+				for _, i0 := range []int{-5, -1, 0, 1, 2} {
+					row := randSlice(r, max(rowLen, 1))
+					got := randSlice(r, n)
+					want := make([]float32, n)
+					for t := range want {
+						if i := i0 + t*step; i >= 0 && i < len(row) {
+							want[t] = row[i]
+						}
+					}
+					gatherRow(got, row, i0, step)
+					for i := range want {
+						if got[i] != want[i] {
+							t.Fatalf("n=%d row=%d step=%d i0=%d: element %d = %v, want %v", n, len(row), step, i0, i, got[i], want[i])
+						}
+					}
 				}
 			}
 		}

@@ -77,6 +77,7 @@ func (s *Conv2D) PackB(dst []float32, p, k0, k1, j0, j1 int) {
 	base := (n*s.C + g*cg) * plane
 	kc := k1 - k0
 	ksz := s.KH * s.KW
+	var line [256]float32
 	for k := k0; k < k1; k++ {
 		c, r := k/ksz, k%ksz
 		kh, kw := r/s.KW, r%s.KW
@@ -90,13 +91,24 @@ func (s *Conv2D) PackB(dst []float32, p, k0, k1, j0, j1 int) {
 			if ih >= 0 && ih < s.H {
 				row = src[ih*s.W : (ih+1)*s.W]
 			}
+			// A strided row is gathered in one go (up to 256 values) and
+			// then copied panel by panel.
+			gathered := 0
+			if row != nil && s.SW > 1 {
+				gathered = min(s.OW-ow, j1-j, len(line))
+				gatherRow(line[:gathered], row, ow*s.SW-s.PadL+kw*s.DW, s.SW)
+			}
+			ow0 := ow
 			// The rest of output row oh, in pieces that end at panel ends.
 			for run := min(s.OW-ow, j1-j); run > 0; {
 				seg := min(run, NR-col)
 				d := dst[q*kc*NR+row0+col:][:seg]
-				if row == nil {
+				switch {
+				case row == nil:
 					clear(d)
-				} else {
+				case ow+seg <= ow0+gathered:
+					copy(d, line[ow-ow0:])
+				default:
 					gatherRow(d, row, ow*s.SW-s.PadL+kw*s.DW, s.SW)
 				}
 				if col += seg; col == NR {
@@ -138,6 +150,29 @@ func gatherRow(d, row []float32, i0, step int) {
 	}
 	if step == 1 {
 		copy(d[lo:hi], row[i0+lo:])
+		return
+	}
+	if step == 2 && HasSIMD {
+		// The even elements through the vector deinterleave, which reads
+		// pairs: the odd ones land in a throwaway buffer, and the last
+		// pair may stick out of row, so it is left to the scalar loop.
+		src := row[i0+lo*2:]
+		var odd [64]float32
+		t := lo
+		for hi-t >= 8 {
+			n := min(64, (hi-t)&^7)
+			i := 2 * (t - lo)
+			if i+2*n > len(src) {
+				if n -= 8; n == 0 {
+					break
+				}
+			}
+			deinterleave2(d[t:t+n], odd[:n], src[i:i+2*n], n)
+			t += n
+		}
+		for i := 2 * (t - lo); t < hi; t, i = t+1, i+2 {
+			d[t] = src[i]
+		}
 		return
 	}
 	src := row[i0+lo*step : i0+(hi-1)*step+1]
