@@ -156,7 +156,7 @@ type poolBuf struct {
 	t     *tensor.Tensor
 	cap   int
 	free  bool // in the free list
-	full  any // the data at full capacity
+	full  any  // the data at full capacity
 	views [4]poolView
 }
 
