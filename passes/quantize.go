@@ -2,7 +2,6 @@ package passes
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/onnx-prom/onnx-prom/onnx/ir"
 	"github.com/onnx-prom/onnx-prom/onnx/onnxpb"
@@ -30,10 +29,9 @@ type quantizer struct {
 	ternary map[*ir.Node]*TernaryWeights
 	// weightScales are int8 weight grids read from the input (absorb-qdq).
 	weightScales map[string][]float32
+	plan         *QuantPlan              // what is rewritten, see PlanQuantization
 	qp           map[*ir.Value]QParams   // parameters of float activations
 	qv           map[*ir.Value]*ir.Value // float value -> its quantized twin
-	planned      map[*ir.Node]bool       // nodes rewritten to integer kernels
-	fused        map[*ir.Node]*ir.Node   // conv -> activation folded into its range
 	consts       map[string]*ir.Value    // cache of scale / zero point initializers
 	dq           map[*ir.Value]*ir.Value // 8-bit value -> its DequantizeLinear (QDQ)
 	names        map[*ir.Node]string     // original names of rewritten nodes
@@ -46,11 +44,13 @@ func runQuantize(s *State) (Result, error) {
 	weightScales, _ := Fact[map[string][]float32](s, factWeightScales)
 	q := &quantizer{
 		s: s, g: s.Model.Graph, dt: s.Config.Activations, ranges: ranges, ternary: ternary, weightScales: weightScales,
-		qp: map[*ir.Value]QParams{}, qv: map[*ir.Value]*ir.Value{}, planned: map[*ir.Node]bool{},
-		fused: map[*ir.Node]*ir.Node{}, consts: map[string]*ir.Value{}, dq: map[*ir.Value]*ir.Value{}, names: map[*ir.Node]string{}, st: map[string]int{},
+		plan: PlanQuantization(s.Model.Graph, s.Config, ranges), qp: map[*ir.Value]QParams{}, qv: map[*ir.Value]*ir.Value{},
+		consts: map[string]*ir.Value{}, dq: map[*ir.Value]*ir.Value{}, names: map[*ir.Node]string{}, st: map[string]int{},
 	}
-	if err := q.plan(); err != nil {
-		return Result{}, err
+	// A folded activation's output is quantized to its range narrowed to
+	// the activation's bounds.
+	for v, p := range q.plan.FoldedParams {
+		q.qp[v] = p
 	}
 	if err := q.rewrite(); err != nil {
 		return Result{}, err
@@ -66,11 +66,6 @@ func runQuantize(s *State) (Result, error) {
 	return Result{Changed: changed, Stats: q.st}, nil
 }
 
-// isFloatAct reports whether v is a float activation (not a constant).
-func isFloatAct(v *ir.Value) bool {
-	return v != nil && !v.IsConst() && v.Type == tensor.Float
-}
-
 // params returns the quantization parameters of a float activation.
 func (q *quantizer) params(v *ir.Value) (QParams, bool) {
 	if p, ok := q.qp[v]; ok {
@@ -83,175 +78,6 @@ func (q *quantizer) params(v *ir.Value) (QParams, bool) {
 	p := ActivationParams(r.Min, r.Max, q.dt)
 	q.qp[v] = p
 	return p, true
-}
-
-// transparentOps run on 8-bit tensors unchanged: their output has the
-// input's quantization parameters.
-var transparentOps = map[string]bool{
-	"MaxPool": true, "Flatten": true, "Reshape": true, "Squeeze": true,
-	"Unsqueeze": true, "Transpose": true, "Identity": true,
-}
-
-// plan decides which nodes become integer kernels and which activations
-// fold into the range of the conv before them.
-func (q *quantizer) plan() error {
-	for _, n := range q.g.Nodes() {
-		if n.Domain != "" || q.s.Config.KeepsFloat(n) {
-			continue
-		}
-		x := n.Input(0)
-		if !isFloatAct(x) {
-			continue
-		}
-		if _, ok := q.params(x); !ok {
-			continue
-		}
-		switch {
-		case n.OpType == "Conv" && q.convQuantizable(n):
-			out := n.Output(0)
-			if act := q.foldableActivation(out); act != nil {
-				q.fused[n] = act
-				out = act.Output(0)
-			}
-			if _, ok := q.params(out); !ok {
-				delete(q.fused, n)
-				continue
-			}
-			q.planned[n] = true
-		case (n.OpType == "Gemm" || n.OpType == "MatMul") && q.matmulQuantizable(n):
-			q.planned[n] = true
-		case transparentOps[n.OpType]:
-			q.planned[n] = true
-		case q.s.Config.MicrosoftOps && q.s.Config.Format == QOperator && (n.OpType == "Add" || n.OpType == "Mul"):
-			a, b := n.Input(0), n.Input(1)
-			if isFloatAct(a) && isFloatAct(b) && sameShape(a, b) {
-				if _, ok := q.params(b); ok {
-					if _, ok := q.params(n.Output(0)); ok {
-						q.planned[n] = true
-					}
-				}
-			}
-		case q.s.Config.MicrosoftOps && q.s.Config.Format == QOperator && n.OpType == "GlobalAveragePool":
-			if _, ok := q.params(n.Output(0)); ok {
-				q.planned[n] = true
-			}
-		}
-	}
-	// Transparent ops are only worth it between integer kernels: a chain of
-	// them fed by a float op would just move the Q/DQ around.
-	for changed := true; changed; {
-		changed = false
-		for _, n := range q.g.Nodes() {
-			if q.planned[n] && transparentOps[n.OpType] {
-				p := n.Input(0).Producer
-				if p == nil || !q.planned[p] || q.s.Config.Format == QDQ {
-					delete(q.planned, n)
-					changed = true
-				}
-			}
-		}
-	}
-	return nil
-}
-
-func sameShape(a, b *ir.Value) bool { return a.Shape != nil && a.Shape.Equal(b.Shape) }
-
-func (q *quantizer) convQuantizable(n *ir.Node) bool {
-	w := n.Input(1)
-	if w == nil || !w.IsConst() || w.Type != tensor.Float || len(w.Shape) != 4 {
-		return false
-	}
-	if b := n.Input(2); b != nil && !b.IsConst() {
-		return false
-	}
-	return n.Input(0).Shape != nil && len(n.Input(0).Shape) == 4
-}
-
-func (q *quantizer) matmulQuantizable(n *ir.Node) bool {
-	a, b := n.Input(0), n.Input(1)
-	if b == nil || !b.IsConst() || b.Type != tensor.Float || len(b.Shape) != 2 || a.Shape == nil || len(a.Shape) != 2 {
-		return false
-	}
-	if n.OpType == "MatMul" {
-		return true
-	}
-	if c := n.Input(2); c != nil && (!c.IsConst() || c.Type != tensor.Float) {
-		return false
-	}
-	ta, _ := n.AttrInt("transA", 0)
-	alpha, _ := n.AttrFloat("alpha", 1)
-	beta, _ := n.AttrFloat("beta", 1)
-	return ta == 0 && alpha == 1 && beta == 1
-}
-
-// foldableActivation returns the Relu or Clip that alone reads v when its
-// clipping is implied by saturating to its own output range: the lower
-// bound must be at most 0 (so 0 stays in the range) and the range the
-// output is quantized to must lie within the bounds.
-func (q *quantizer) foldableActivation(v *ir.Value) *ir.Node {
-	uses := v.Uses()
-	if len(uses) != 1 || v.IsGraphOutput() || uses[0].Index != 0 {
-		return nil
-	}
-	act := uses[0].Node
-	if act.Domain != "" || q.s.Config.KeepsFloat(act) {
-		return nil
-	}
-	lo, hi := math.Inf(-1), math.Inf(1)
-	switch act.OpType {
-	case "Relu":
-		lo = 0
-	case "Clip":
-		var ok bool
-		if lo, hi, ok = ClipBounds(act); !ok {
-			return nil
-		}
-	default:
-		return nil
-	}
-	if lo > 0 {
-		return nil
-	}
-	out := act.Output(0)
-	r, ok := q.ranges[out.Name]
-	if !ok {
-		return nil
-	}
-	// The observed output lies within the bounds by construction; widening
-	// it to contain 0 keeps it there because lo <= 0 <= hi.
-	p := ActivationParams(max(r.Min, float32(lo)), min(r.Max, float32(hi)), q.dt)
-	plo, phi := p.Range()
-	if float64(plo) < lo-1e-6*math.Abs(lo) || float64(phi) > hi+1e-6*math.Abs(hi) {
-		return nil
-	}
-	q.qp[out] = p
-	return act
-}
-
-// clipBounds reads a Clip's bounds from attributes (opset < 11) or constant
-// inputs.
-func ClipBounds(n *ir.Node) (float64, float64, bool) {
-	lo, hi := math.Inf(-1), math.Inf(1)
-	if n.HasAttr("min") || n.HasAttr("max") {
-		a, _ := n.AttrFloat("min", float32(math.Inf(-1)))
-		b, _ := n.AttrFloat("max", float32(math.Inf(1)))
-		return float64(a), float64(b), true
-	}
-	for i, dst := range []*float64{&lo, &hi} {
-		v := n.Input(i + 1)
-		if v == nil {
-			continue
-		}
-		if !v.IsConst() {
-			return 0, 0, false
-		}
-		f, _, err := floatConst(v)
-		if err != nil || len(f) != 1 {
-			return 0, 0, false
-		}
-		*dst = float64(f[0])
-	}
-	return lo, hi, true
 }
 
 // scalarConst returns a cached scalar initializer.
@@ -334,7 +160,7 @@ func (q *quantizer) publish(out, qOut *ir.Value, p QParams, at *ir.Node) error {
 // kernel does; in QDQ form only TernaryConv (the others read a
 // DequantizeLinear).
 func (q *quantizer) readsQuantized(u ir.Use) bool {
-	if !q.planned[u.Node] || u.Index != 0 && !(u.Node.OpType == "Add" || u.Node.OpType == "Mul") {
+	if !q.plan.Rewritten[u.Node] || u.Index != 0 && !(u.Node.OpType == "Add" || u.Node.OpType == "Mul") {
 		return false
 	}
 	return q.s.Config.Format == QOperator || q.ternary[u.Node] != nil
@@ -355,7 +181,7 @@ func detach(g *ir.Graph, n *ir.Node) {
 
 func (q *quantizer) rewrite() error {
 	for _, n := range q.g.Nodes() {
-		if !q.planned[n] {
+		if !q.plan.Rewritten[n] {
 			continue
 		}
 		// The integer node takes the float node's name (tools pair layers
@@ -395,7 +221,7 @@ func (q *quantizer) nameOf(n *ir.Node) string {
 
 func (q *quantizer) rewriteConv(n *ir.Node) error {
 	x, wv, out := n.Input(0), n.Input(1), n.Output(0)
-	if act := q.fused[n]; act != nil {
+	if act := q.plan.Folded[n]; act != nil {
 		out = act.Output(0)
 	}
 	xq, xp, err := q.quantized(x, n)
@@ -482,7 +308,7 @@ func (q *quantizer) rewriteConv(n *ir.Node) error {
 	}
 	qn.Outputs[0].Type, qn.Outputs[0].Shape = yp.Type, out.Shape
 	last := n
-	if act := q.fused[n]; act != nil {
+	if act := q.plan.Folded[n]; act != nil {
 		detach(q.g, n)
 		last = act
 		q.st["activations folded"]++

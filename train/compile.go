@@ -101,11 +101,11 @@ func build(m *ir.Model, pl *plan, o buildOptions) (nt *net, err error) {
 			if v == nil || c.cur[v] == nil {
 				continue
 			}
-			if pl != nil && pl.produced[v] {
+			if pl != nil && pl.QuantizedAtProducer[v] {
 				c.quantizeProduced(v)
 			}
-			if pl != nil && pl.carried[v] != nil {
-				if q := c.prodQ[pl.carried[v]]; q != nil {
+			if pl != nil && pl.CarriedFrom[v] != nil {
+				if q := c.prodQ[pl.CarriedFrom[v]]; q != nil {
 					c.prodQ[v] = q
 				}
 			}
@@ -293,7 +293,7 @@ func (c *compiler) setWeightQuant(n *ir.Node, p *Param, axis int) error {
 	switch {
 	case c.pl.ternary[n]:
 		kind = quantTernary
-	case c.pl.planned[n]:
+	case c.pl.Rewritten[n]:
 		kind = quantInt8
 	}
 	if kind == 0 {

@@ -701,18 +701,12 @@ func (nt *net) observe(r passes.Ranges) {
 // output and the conversion is no longer exact).
 func (t *Trainer) checkFusion(r passes.Ranges) {
 	pl := t.nt.quantPlan
-	for conv, act := range pl.fused {
-		lo, hi := 0.0, math.Inf(1)
-		if act.OpType == "Clip" {
-			lo, hi, _ = passes.ClipBounds(act)
-		}
+	for conv, act := range pl.Folded {
 		rg, ok := r[act.Output(0).Name]
 		if !ok {
 			continue
 		}
-		p := passes.ActivationParams(max(rg.Min, float32(lo)), min(rg.Max, float32(hi)), t.o.Config.Activations)
-		plo, phi := p.Range()
-		if float64(plo) < lo-1e-6*math.Abs(lo) || float64(phi) > hi+1e-6*math.Abs(hi) {
+		if _, exact := passes.FoldedActivationParams(act, rg, t.o.Config.Activations); !exact {
 			t.warn = append(t.warn, fmt.Sprintf("conv %q: the converter will not fold %s %q into it with the learned range [%g, %g]",
 				conv.Name, act.OpType, act.Name, rg.Min, rg.Max))
 		}
