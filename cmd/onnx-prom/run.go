@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/onnx-prom/onnx-prom/onnx"
 	"github.com/onnx-prom/onnx-prom/onnx/ir"
@@ -22,7 +23,7 @@ import (
 func init() {
 	c := &command{
 		name:  "run",
-		usage: "MODEL [--input NAME=FILE.npy]... [--shape NAME=D1,D2,...]... [--output DIR] [--seed N] [--batch N] [--threads N]",
+		usage: "MODEL [--input NAME=FILE.npy]... [--shape NAME=D1,D2,...]... [--output DIR] [--seed N] [--batch N] [--threads N] [--fuse=false] [--repeat N]",
 		doc:   "run a model in the Go interpreter on .npy or seeded random inputs; print or save its outputs",
 	}
 	c.run = func(args []string, stdout, stderr io.Writer) error { return runRun(c, args, stdout, stderr) }
@@ -84,6 +85,7 @@ func runRun(c *command, args []string, stdout, stderr io.Writer) error {
 	batch := fs.Int("batch", 1, "batch size of random inputs: the value of a symbolic first dimension")
 	threads := fs.Int("threads", 0, "goroutines per kernel (0: all cores)")
 	fuse := fs.Bool("fuse", true, "fold BatchNormalization into Conv and fuse Relu/Clip into it, as ONNX Runtime does (--fuse=false runs every node as written)")
+	repeat := fs.Int("repeat", 0, "time `N` more runs after the first and print the time per run and the memory the runs held")
 	maxMACs := fs.Int64("max-macs", defaultMaxMACs, "refuse to run when the estimated work is over this many multiply-accumulates (0: no limit)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -94,6 +96,9 @@ func runRun(c *command, args []string, stdout, stderr io.Writer) error {
 	}
 	if *batch < 1 {
 		return usagef("--batch %d: want at least 1", *batch)
+	}
+	if *repeat < 0 {
+		return usagef("--repeat %d: want 0 or more", *repeat)
 	}
 	if *threads < 0 {
 		return usagef("--threads %d: want 0 or more", *threads)
@@ -151,6 +156,19 @@ func runRun(c *command, args []string, stdout, stderr io.Writer) error {
 	names := prog.Outputs()
 	for _, name := range names {
 		printSummary(stdout, name, outs[name])
+	}
+	if *repeat > 0 {
+		var stats interp.RunStats
+		start := time.Now()
+		for range *repeat {
+			if _, err := prog.RunWith(feeds, interp.RunOptions{Stats: &stats}); err != nil {
+				return inputError(fmt.Errorf("%s: %w", path, err))
+			}
+		}
+		per := time.Since(start) / time.Duration(*repeat)
+		fmt.Fprintf(stdout, "time: %.3f ms per run (%d runs after the first)\n", float64(per.Microseconds())/1e3, *repeat)
+		fmt.Fprintf(stdout, "memory: %.1f MiB of constants, %.1f MiB of buffers at the peak of a run (%.1f MiB in use)\n",
+			float64(prog.ConstantBytes())/(1<<20), float64(stats.PeakPoolBytes)/(1<<20), float64(stats.PeakLiveBytes)/(1<<20))
 	}
 	if *outDir == "" {
 		return nil

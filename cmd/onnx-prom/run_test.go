@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -317,6 +318,40 @@ func TestRunTiny(t *testing.T) {
 	}
 	if !cmp.Equal(got.Shape, []int64{1, 10}) {
 		t.Errorf("shape %v", got.Shape)
+	}
+}
+
+// TestRunFuseAndRepeat runs the tiny model fused and op by op: the same
+// argmax and values within float rounding, and --repeat reports time and
+// memory.
+func TestRunFuseAndRepeat(t *testing.T) {
+	model := filepath.Join("..", "..", "testdata", "models", "tiny.onnx")
+	sample := filepath.Join("..", "..", "testdata", "models", "calib", "tiny", "000.npy")
+	if _, err := os.Stat(model); err != nil {
+		t.Skip("testdata/models/tiny.onnx is absent")
+	}
+	var vals [2][]float32
+	for i, fuse := range []string{"--fuse=true", "--fuse=false"} {
+		out := t.TempDir()
+		code, stdout, stderr := execRun(model, "--input", sample, "--output", out, fuse, "--repeat", "3")
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", fuse, code, stderr)
+		}
+		for _, want := range []string{"time: ", " ms per run (3 runs after the first)", "memory: ", "MiB of constants"} {
+			if !strings.Contains(stdout, want) {
+				t.Errorf("%s: stdout lacks %q:\n%s", fuse, want, stdout)
+			}
+		}
+		got, err := data.ReadNPYFile(filepath.Join(out, "output.npy"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		vals[i] = got.Data.([]float32)
+	}
+	for i := range vals[0] {
+		if d := math.Abs(float64(vals[0][i] - vals[1][i])); d > 1e-5 {
+			t.Errorf("logit %d: fused %v, op by op %v", i, vals[0][i], vals[1][i])
+		}
 	}
 }
 
