@@ -11,14 +11,17 @@
 //
 // Memory. Each concurrent run has a buffer pool. Every intermediate tensor
 // and kernel scratch buffer comes from it and goes back to it after its
-// last use; a request takes the smallest free buffer that fits, and a run
-// replays the buffer choices of the run before it, so the first run of an
-// input shape settles the pool and later runs allocate nothing for
-// tensors. ConstantBytes and RunOptions.Stats report what the program and
-// a run hold. For torchvision's MobileNetV2 the constants plus the pool's
-// peak stay within the weights plus the two largest activations of the
-// batch (the tests measure it, and the resident memory of a process that
-// loads, compiles and runs the model, against twice that).
+// last use. The first run of an input shape takes the smallest free buffer
+// that fits each request; the pool records when each request was made and
+// given back, and before the next run lays the requests out in as few bytes
+// as it can (largest first, each into a buffer whose other requests never
+// overlap it in time). From then on runs follow that plan and allocate
+// nothing for tensors. ConstantBytes and RunOptions.Stats report what the
+// program and a run hold, FreeMemory drops the pools. For torchvision's
+// MobileNetV2 the constants plus the pool's peak stay within the weights
+// plus the two largest activations of the batch (the tests measure it, and
+// the resident memory of a process that loads, compiles and runs the
+// model, against twice that).
 //
 // By default every node runs as written, and RunOptions.Observe sees every
 // value a node computes. Options.Fuse folds BatchNormalization into the

@@ -127,6 +127,9 @@ func foldBatchNorm(g *ir.Graph, conv, bn *ir.Node) error {
 		return nil
 	}
 	ws := conv.Input(1).Shape
+	if len(ws) < 3 || ws[0].Value <= 0 {
+		return nil // not a conv weight: the Conv kernel will say why
+	}
 	m := int(ws[0].Value)
 	var b []float32
 	if len(conv.Inputs) == 3 && conv.Input(2) != nil {

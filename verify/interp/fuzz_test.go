@@ -53,7 +53,9 @@ func FuzzRun(f *testing.F) {
 		// A hang is a failure: crash with every goroutine's stack.
 		watchdog := time.AfterFunc(20*time.Second, func() { panic("FuzzRun: one execution took over 20s") })
 		defer watchdog.Stop()
-		prog, err := Compile(m, Options{Threads: 1, MaxTensorBytes: fuzzMaxBytes, MaxWork: fuzzMaxWork})
+		// Odd seeds compile with fusion, so that the graph rewrite sees
+		// hostile models too.
+		prog, err := Compile(m, Options{Threads: 1, MaxTensorBytes: fuzzMaxBytes, MaxWork: fuzzMaxWork, Fuse: seed&1 == 1})
 		if err != nil {
 			return
 		}
