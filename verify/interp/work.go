@@ -46,6 +46,8 @@ func NodeWork(n *ir.Node, in [][]int64) (work int64, ok bool) {
 		if ok = x != nil && len(w) >= 2; ok {
 			heavy = satMul(numel(x), numel(w[1:]))
 		}
+	case "RNN", "GRU", "LSTM":
+		heavy, ok = rnnWork(shape(0), shape(1), shape(2))
 	case "MatMul", "MatMulInteger":
 		heavy, ok = matMulWork(shape(0), shape(1))
 	case "QLinearMatMul":
