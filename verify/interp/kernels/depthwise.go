@@ -8,6 +8,11 @@ type Depthwise2D struct {
 	KH, KW, SH, SW int
 	DH, DW         int
 	PadT, PadL     int
+
+	// m3 caches the lane masks of the small-plane kernel (direct3x3),
+	// filled by Prepare.
+	m3   [64]int32
+	m3ok bool
 }
 
 // layout describes the padded, polyphase copy of the input plane that
@@ -35,6 +40,39 @@ func (d *Depthwise2D) dense() (Depthwise2D, bool) {
 	return e, true
 }
 
+// direct3x3 reports whether Plane computes the plane straight from src
+// with the small-plane kernel: a 3x3 filter at stride 1 and dilation 1
+// over rows of at most 16 outputs (the 7x7 and 14x14 planes of
+// MobileNet-style networks, and, through dense, their stride-2 layers),
+// where copying into a padded plane would cost more than the products.
+func (d *Depthwise2D) direct3x3() bool {
+	return HasSIMD && d.KH == 3 && d.KW == 3 && d.SH == 1 && d.SW == 1 && d.DH == 1 && d.DW == 1 &&
+		d.OW >= 1 && d.OW <= 16 && d.OH >= 1 && d.PadL >= 0 && d.PadL <= 2 && d.PadT >= 0 && d.W >= 1 && d.H >= 1
+}
+
+// masks3x3 fills the lane masks of the small-plane kernel: for column tap
+// kw, lane j of the low (high) half reads input column j + kw - PadL
+// (8 + j + kw - PadL) when it exists; the last two rows select the output
+// lanes below OW.
+func (d *Depthwise2D) masks3x3(m *[64]int32) {
+	for kw := 0; kw < 3; kw++ {
+		for j := 0; j < 16; j++ {
+			var v int32
+			if c := j + kw - d.PadL; c >= 0 && c < d.W && j < d.OW {
+				v = -1
+			}
+			m[(2*kw+j/8)*8+j%8] = v
+		}
+	}
+	for j := 0; j < 16; j++ {
+		var v int32
+		if j < d.OW {
+			v = -1
+		}
+		m[(6+j/8)*8+j%8] = v
+	}
+}
+
 // ScratchSize is the length of the scratch buffer Plane needs.
 func (d *Depthwise2D) ScratchSize() int {
 	if e, ok := d.dense(); ok {
@@ -58,6 +96,12 @@ func (d *Depthwise2D) Taps() int { return d.KH * d.KW }
 func (d *Depthwise2D) Prepare(scratch []float32, offs []int) {
 	if e, ok := d.dense(); ok {
 		e.Prepare(scratch, offs)
+		d.m3, d.m3ok = e.m3, e.m3ok
+		return
+	}
+	if d.direct3x3() {
+		d.masks3x3(&d.m3)
+		d.m3ok = true
 		return
 	}
 	phH, phW := d.layout()
@@ -78,7 +122,15 @@ func (d *Depthwise2D) Prepare(scratch []float32, offs []int) {
 // plane). scratch and offs must have been readied by Prepare for the same
 // geometry.
 func (d *Depthwise2D) Plane(dst, src, w []float32, bias float32, scratch []float32, offs []int) {
+	if d.direct3x3() {
+		if !d.m3ok {
+			d.masks3x3(&d.m3)
+		}
+		dw3x3(dst, src, w, &d.m3, d, bias)
+		return
+	}
 	if e, ok := d.dense(); ok {
+		e.m3, e.m3ok = d.m3, d.m3ok
 		n := e.ScratchSize()
 		full := scratch[n : n+e.OH*e.OW]
 		e.Plane(full, src, w, bias, scratch[:n], offs)
