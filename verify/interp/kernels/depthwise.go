@@ -11,7 +11,7 @@ type Depthwise2D struct {
 
 	// m3 caches the lane masks of the small-plane kernel (direct3x3),
 	// filled by Prepare.
-	m3   [64]int32
+	m3   [128]int32
 	m3ok bool
 }
 
@@ -42,34 +42,30 @@ func (d *Depthwise2D) dense() (Depthwise2D, bool) {
 
 // direct3x3 reports whether Plane computes the plane straight from src
 // with the small-plane kernel: a 3x3 filter at stride 1 and dilation 1
-// over rows of at most 16 outputs (the 7x7 and 14x14 planes of
+// over rows of at most 32 outputs (the 28x28, 14x14 and 7x7 planes of
 // MobileNet-style networks, and, through dense, their stride-2 layers),
 // where copying into a padded plane would cost more than the products.
 func (d *Depthwise2D) direct3x3() bool {
 	return HasSIMD && d.KH == 3 && d.KW == 3 && d.SH == 1 && d.SW == 1 && d.DH == 1 && d.DW == 1 &&
-		d.OW >= 1 && d.OW <= 16 && d.OH >= 1 && d.PadL >= 0 && d.PadL <= 2 && d.PadT >= 0 && d.W >= 1 && d.H >= 1
+		d.OW >= 1 && d.OW <= 32 && d.OH >= 1 && d.PadL >= 0 && d.PadL <= 2 && d.PadT >= 0 && d.W >= 1 && d.H >= 1
 }
 
-// masks3x3 fills the lane masks of the small-plane kernel: for column tap
-// kw, lane j of the low (high) half reads input column j + kw - PadL
-// (8 + j + kw - PadL) when it exists; the last two rows select the output
-// lanes below OW.
-func (d *Depthwise2D) masks3x3(m *[64]int32) {
+// masks3x3 fills the lane masks of the small-plane kernel, for N =
+// ceil(OW/8) vectors a row: row kw·N + v selects the lanes of vector v
+// whose input column 8v + lane + kw - PadL exists (and whose output column
+// is below OW); rows 3N + v select the output lanes below OW.
+func (d *Depthwise2D) masks3x3(m *[128]int32) {
+	n := (d.OW + 7) / 8
+	*m = [128]int32{}
 	for kw := 0; kw < 3; kw++ {
-		for j := 0; j < 16; j++ {
-			var v int32
+		for j := 0; j < 8*n; j++ {
 			if c := j + kw - d.PadL; c >= 0 && c < d.W && j < d.OW {
-				v = -1
+				m[(kw*n+j/8)*8+j%8] = -1
 			}
-			m[(2*kw+j/8)*8+j%8] = v
 		}
 	}
-	for j := 0; j < 16; j++ {
-		var v int32
-		if j < d.OW {
-			v = -1
-		}
-		m[(6+j/8)*8+j%8] = v
+	for j := 0; j < d.OW; j++ {
+		m[(3*n+j/8)*8+j%8] = -1
 	}
 }
 

@@ -40,31 +40,42 @@ func tapsAVX2(dst *float32, n int, base *float32, offs *int, w *float32, ntaps i
 func deinterleave2AVX2(even, odd, src *float32, n int)
 
 //go:noescape
-func dw3x3AVX2(dst, src, w *float32, masks *int32, h, oh, iw, ow, padT, padL, plain int, bias float32)
+func dw3x3x1AVX2(dst, src, w *float32, masks *int32, h, oh, iw, ow, padT, padL, plain int, bias float32)
 
 //go:noescape
-func dw3x3NarrowAVX2(dst, src, w *float32, masks *int32, h, oh, iw, ow, padT, padL, plain int, bias float32)
+func dw3x3x2AVX2(dst, src, w *float32, masks *int32, h, oh, iw, ow, padT, padL, plain int, bias float32)
 
-// dw3x3 runs dw3x3AVX2 (see Depthwise2D.direct3x3).
-func dw3x3(dst, src, w []float32, masks *[64]int32, d *Depthwise2D, bias float32) {
+//go:noescape
+func dw3x3x3AVX2(dst, src, w *float32, masks *int32, h, oh, iw, ow, padT, padL, plain int, bias float32)
+
+//go:noescape
+func dw3x3x4AVX2(dst, src, w *float32, masks *int32, h, oh, iw, ow, padT, padL, plain int, bias float32)
+
+// dw3x3 runs the small-plane kernel for rows of d.OW <= 32 outputs (see
+// Depthwise2D.direct3x3) with the masks of masks3x3.
+func dw3x3(dst, src, w []float32, masks *[128]int32, d *Depthwise2D, bias float32) {
 	n := d.OH * d.OW
 	_ = dst[n-1]
 	_ = src[d.H*d.W-1]
 	_ = w[8]
-	// Rows stored whole (8 or 16 values) must end inside the plane.
-	width := 8
-	if d.OW > 8 {
-		width = 16
-	}
+	// Rows stored whole (8 values a vector) must end inside the plane.
+	vecs := (d.OW + 7) / 8
+	width := 8 * vecs
 	plain := 0
 	if n >= width {
 		plain = min(d.OH, (n-width)/d.OW+1)
 	}
-	if d.OW <= 8 {
-		dw3x3NarrowAVX2(&dst[0], &src[0], &w[0], &masks[0], d.H, d.OH, d.W, d.OW, d.PadT, d.PadL, plain, bias)
-		return
+	// Direct calls (not through a func value), so that nothing escapes.
+	switch vecs {
+	case 1:
+		dw3x3x1AVX2(&dst[0], &src[0], &w[0], &masks[0], d.H, d.OH, d.W, d.OW, d.PadT, d.PadL, plain, bias)
+	case 2:
+		dw3x3x2AVX2(&dst[0], &src[0], &w[0], &masks[0], d.H, d.OH, d.W, d.OW, d.PadT, d.PadL, plain, bias)
+	case 3:
+		dw3x3x3AVX2(&dst[0], &src[0], &w[0], &masks[0], d.H, d.OH, d.W, d.OW, d.PadT, d.PadL, plain, bias)
+	default:
+		dw3x3x4AVX2(&dst[0], &src[0], &w[0], &masks[0], d.H, d.OH, d.W, d.OW, d.PadT, d.PadL, plain, bias)
 	}
-	dw3x3AVX2(&dst[0], &src[0], &w[0], &masks[0], d.H, d.OH, d.W, d.OW, d.PadT, d.PadL, plain, bias)
 }
 
 // deinterleave2 sets even[i] = src[2i] and odd[i] = src[2i+1] for i < n.

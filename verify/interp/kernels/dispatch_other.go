@@ -27,6 +27,6 @@ func copyPanels(dst, src []float32, n, stride int) { copyPanelsGeneric(dst, src,
 
 func clamp(dst, src []float32, lo, hi float32) { clampGeneric(dst, src, lo, hi) }
 
-func dw3x3(dst, src, w []float32, masks *[64]int32, d *Depthwise2D, bias float32) {
+func dw3x3(dst, src, w []float32, masks *[128]int32, d *Depthwise2D, bias float32) {
 	panic("kernels: dw3x3 without SIMD")
 }

@@ -288,6 +288,10 @@ func TestDepthwiseAgainstNaive(t *testing.T) {
 		{20, 16, 3, 3, 1, 1, 1, 1, 1, 0, 1, 2},
 		{2, 15, 3, 3, 1, 1, 1, 1, 0, 2, 1, 0},
 		{28, 28, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},
+		{28, 28, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+		{9, 23, 3, 3, 1, 1, 1, 1, 1, 2, 0, 1},
+		{4, 32, 3, 3, 1, 1, 1, 1, 0, 1, 2, 1},
+		{30, 30, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1},
 	}
 	for _, tc := range cases {
 		oh := (tc.h+tc.pt+tc.pb-((tc.kh-1)*tc.dh+1))/tc.sh + 1
@@ -380,6 +384,9 @@ func benchDepthwise(b *testing.B, c, h, stride int) {
 
 func BenchmarkDepthwise112s1(b *testing.B) { benchDepthwise(b, 32, 112, 1) }
 func BenchmarkDepthwise112s2(b *testing.B) { benchDepthwise(b, 96, 112, 2) }
+func BenchmarkDepthwise56s1(b *testing.B)  { benchDepthwise(b, 144, 56, 1) }
+func BenchmarkDepthwise28s1(b *testing.B)  { benchDepthwise(b, 192, 28, 1) }
+func BenchmarkDepthwise28s2(b *testing.B)  { benchDepthwise(b, 192, 28, 2) }
 func BenchmarkDepthwise14s1(b *testing.B)  { benchDepthwise(b, 384, 14, 1) }
 func BenchmarkDepthwise7s1(b *testing.B)   { benchDepthwise(b, 960, 7, 1) }
 
