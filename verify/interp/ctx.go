@@ -16,6 +16,8 @@ type Ctx struct {
 	scratch []*tensor.Tensor // released when the step ends
 	// maxBytes caps one allocation (Options.MaxTensorBytes; 0: default).
 	maxBytes int64
+	// budget is what the run has spent (shared with its subgraphs' runs).
+	budget *runBudget
 }
 
 // Threads is the number of goroutines a kernel may use.

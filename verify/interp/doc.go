@@ -31,6 +31,12 @@
 // observable. The batch dimension (any symbolic dimension) may change from
 // run to run.
 //
+// Control flow (If, Loop, Scan) runs subgraphs compiled once with their
+// node into programs of their own; the outer values a subgraph reads are
+// passed to it as extra inputs. Observe does not see the values inside
+// subgraphs, and every subgraph run counts against Options.MaxWork (or,
+// without it, a fixed limit per run), so a loop cannot run forever.
+//
 // Kernels are registered per (domain, op type) with Register; adding an op
 // is one file with one Register call in its init function. Convolutions and
 // matrix products run on the blocked GEMM and direct depthwise kernels of

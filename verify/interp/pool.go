@@ -39,6 +39,10 @@ type bufferPool struct {
 	// or free); live the bytes of the buffers handed out and not yet put
 	// back, counted by length. peakHeld and peakLive are their maxima.
 	held, live, peakHeld, peakLive int64
+	// unrecorded is set while a control-flow kernel runs (op_control.go):
+	// its requests, as many as its loops iterate, are served best fit and
+	// neither planned nor recorded.
+	unrecorded int
 }
 
 // poolReq is one request of a run: its element type and length, and the
@@ -104,15 +108,18 @@ func (p *bufferPool) startRun() {
 func (p *bufferPool) get(dt tensor.DataType, n int) (*tensor.Tensor, error) {
 	var b *poolBuf
 	i := len(p.reqs)
+	record := p.unrecorded == 0
 	fresh := false // planned to get a new buffer: it goes to the caller
 	switch c := p.planned(i); {
-	case c == nil && i < len(p.plan):
+	case record && c == nil && i < len(p.plan):
 		fresh = true
-	case c != nil && c.free && c.t.Type == dt && c.cap >= n && p.bufs[c.t] == c:
+	case record && c != nil && c.free && c.t.Type == dt && c.cap >= n && p.bufs[c.t] == c:
 		b = c
 		p.take(c)
 	default:
-		p.misses++
+		if record {
+			p.misses++
+		}
 		list := p.free[dt]
 		if j := firstFit(list, n); j < len(list) {
 			b = list[j]
@@ -131,9 +138,12 @@ func (p *bufferPool) get(dt tensor.DataType, n int) (*tensor.Tensor, error) {
 		}
 		b = p.adopt(&tensor.Tensor{Type: dt, Data: data})
 	}
-	b.req = i
-	p.reqs = append(p.reqs, poolReq{dt: dt, n: n, from: p.tick, to: -1})
-	p.tick++
+	b.req = -1
+	if record {
+		b.req = i
+		p.reqs = append(p.reqs, poolReq{dt: dt, n: n, from: p.tick, to: -1})
+		p.tick++
+	}
 	p.live += int64(n) * elemBytes(dt)
 	p.peakLive = max(p.peakLive, p.live)
 	return b.t, nil

@@ -124,20 +124,8 @@ func Compile(m *ir.Model, opts Options) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := inlineFunctions(work, opts.InlineFunctions); err != nil {
+	if err := prepareGraph(work, opts); err != nil {
 		return nil, err
-	}
-	g := work.Graph
-	if err := foldConstantNodes(g); err != nil {
-		return nil, err
-	}
-	if err := g.TopoSort(); err != nil {
-		return nil, err
-	}
-	if opts.Fuse {
-		if err := fuseGraph(g); err != nil {
-			return nil, err
-		}
 	}
 	if opts.MaxWork > 0 {
 		total, top, err := EstimateWork(work, opts.InputShapes)
@@ -148,6 +136,35 @@ func Compile(m *ir.Model, opts Options) (*Program, error) {
 			return nil, fmt.Errorf("%w: the estimated work of one run, %d multiply-accumulates (most in node %s), is over the budget of %d", ErrWorkBudget, total, top.Label(), opts.MaxWork)
 		}
 	}
+	return compileGraph(work, opts, 0)
+}
+
+// prepareGraph rewrites the graph of work, a private copy of the model (or
+// the model around a subgraph, see op_control.go), before compileGraph
+// makes its steps: inlined functions, folded constants, node order, fusion.
+func prepareGraph(work *ir.Model, opts Options) error {
+	if err := inlineFunctions(work, opts.InlineFunctions); err != nil {
+		return err
+	}
+	g := work.Graph
+	if err := foldConstantNodes(g); err != nil {
+		return err
+	}
+	if err := g.TopoSort(); err != nil {
+		return err
+	}
+	if opts.Fuse {
+		return fuseGraph(g)
+	}
+	return nil
+}
+
+// compileGraph makes the program of work's graph. Control-flow nodes
+// compile their subgraphs with it too (through Node.scope), at depth+1:
+// depth is 0 for the main graph.
+func compileGraph(work *ir.Model, opts Options, depth int) (*Program, error) {
+	g := work.Graph
+	scope := &subgraphScope{model: work, opts: opts, depth: depth}
 	p := &Program{consts: map[int]*tensor.Tensor{}, threads: opts.Threads, maxBytes: opts.MaxTensorBytes, maxWork: opts.MaxWork}
 	dec := tensor.DecodeOptions{MaxBytes: opts.MaxTensorBytes}
 	if p.threads <= 0 {
@@ -202,11 +219,10 @@ func Compile(m *ir.Model, opts Options) (*Program, error) {
 		if b == nil {
 			return nil, fmt.Errorf("node %s: op %s is not supported by the interpreter", n.Label(), opName(n.Domain, n.OpType))
 		}
-		if len(n.Implicit) > 0 {
-			// Control flow with subgraphs is not interpreted.
+		if len(n.Implicit) > 0 && !runsSubgraphs(n) {
 			return nil, fmt.Errorf("node %s: subgraphs are not supported by the interpreter", n.Label())
 		}
-		node := &Node{Node: n, Opset: g.Opset(n.Domain), consts: make([]*tensor.Tensor, len(n.Inputs))}
+		node := &Node{Node: n, Opset: g.Opset(n.Domain), consts: make([]*tensor.Tensor, len(n.Inputs)), scope: scope}
 		st := step{node: node}
 		for j, v := range n.Inputs {
 			if v == nil {
@@ -223,6 +239,13 @@ func Compile(m *ir.Model, opts Options) (*Program, error) {
 				}
 				node.consts[j] = t
 			}
+		}
+		// The outer values that the node's subgraphs read follow its
+		// inputs: a control-flow kernel gets them after its own inputs.
+		for _, v := range n.Implicit {
+			s := slot(v)
+			st.in = append(st.in, s)
+			lastUse[s] = i
 		}
 		for _, v := range n.Outputs {
 			if v == nil {
@@ -348,18 +371,39 @@ func (e *nodeError) Error() string { return e.msg }
 func (e *nodeError) Unwrap() error { return e.err }
 
 type runState struct {
-	slots []*tensor.Tensor
-	owned []bool
-	pool  *bufferPool
-	ins   []*tensor.Tensor
-	outs  []*tensor.Tensor
+	slots  []*tensor.Tensor
+	owned  []bool
+	pool   *bufferPool
+	ins    []*tensor.Tensor
+	outs   []*tensor.Tensor
+	budget runBudget
+}
+
+// runBudget is what a run has spent so far, shared with the runs of its
+// subgraphs: the estimated work (against limit, Options.MaxWork) and the
+// number of subgraph runs (see op_control.go).
+type runBudget struct {
+	limit, work, subRuns int64
+}
+
+// clear gives the tensors st owns back to its pool and empties the slots.
+func (st *runState) clear() {
+	for i, t := range st.slots {
+		if t != nil && st.owned[i] {
+			st.pool.put(t)
+		}
+		st.slots[i] = nil
+		st.owned[i] = false
+	}
 }
 
 // RunOptions control one run.
 type RunOptions struct {
 	// Observe, when set, is called with every value a node computes, right
 	// after the node ran. The tensor is only valid during the call: copy it
-	// (Clone) to keep it.
+	// (Clone) to keep it. The values computed inside subgraphs (the
+	// branches of If, the bodies of Loop and Scan) are not observed, only
+	// the outputs of the control-flow node.
 	Observe func(name string, t *tensor.Tensor)
 	// Stats, when set, receives the memory figures of the run.
 	Stats *RunStats
@@ -395,31 +439,37 @@ func (p *Program) Run(inputs map[string]*tensor.Tensor) (map[string]*tensor.Tens
 
 // RunWith is Run with options.
 func (p *Program) RunWith(inputs map[string]*tensor.Tensor, o RunOptions) (map[string]*tensor.Tensor, error) {
-	var st *runState
-	p.idleMu.Lock()
-	if n := len(p.idle); n > 0 {
-		st, p.idle = p.idle[n-1], p.idle[:n-1]
-	}
-	p.idleMu.Unlock()
-	if st == nil {
-		st = &runState{slots: make([]*tensor.Tensor, p.slots), owned: make([]bool, p.slots), pool: newBufferPool()}
+	st := p.takeState()
+	if st.pool == nil {
+		st.pool = newBufferPool()
 	}
 	st.pool.startRun()
 	res, err := p.run(st, inputs, o)
 	if o.Stats != nil {
 		*o.Stats = RunStats{PeakLiveBytes: st.pool.peakLive, PeakPoolBytes: st.pool.peakHeld}
 	}
-	for i, t := range st.slots {
-		if t != nil && st.owned[i] {
-			st.pool.put(t)
-		}
-		st.slots[i] = nil
-		st.owned[i] = false
+	st.clear()
+	p.giveState(st)
+	return res, err
+}
+
+// takeState returns an idle run state, or a new one without a pool.
+func (p *Program) takeState() *runState {
+	p.idleMu.Lock()
+	defer p.idleMu.Unlock()
+	if n := len(p.idle); n > 0 {
+		st := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		return st
 	}
+	return &runState{slots: make([]*tensor.Tensor, p.slots), owned: make([]bool, p.slots)}
+}
+
+// giveState makes st, cleared, idle for the next run.
+func (p *Program) giveState(st *runState) {
 	p.idleMu.Lock()
 	p.idle = append(p.idle, st)
 	p.idleMu.Unlock()
-	return res, err
 }
 
 func (p *Program) run(st *runState, inputs map[string]*tensor.Tensor, o RunOptions) (res map[string]*tensor.Tensor, err error) {
@@ -440,64 +490,10 @@ func (p *Program) run(st *runState, inputs map[string]*tensor.Tensor, o RunOptio
 		}
 		st.slots[in.slot] = t
 	}
-	for s, t := range p.consts {
-		st.slots[s] = t
-	}
-	c := &Ctx{threads: p.threads, pool: st.pool, maxBytes: p.maxBytes}
-	var work int64
-	for i := range p.steps {
-		s := &p.steps[i]
-		st.ins = st.ins[:0]
-		for _, k := range s.in {
-			if k < 0 {
-				st.ins = append(st.ins, nil)
-			} else {
-				st.ins = append(st.ins, st.slots[k])
-			}
-		}
-		if p.maxWork > 0 {
-			if work, err = p.checkWork(s, st.ins, work); err != nil {
-				return nil, err
-			}
-		}
-		st.outs = st.outs[:0]
-		for range s.out {
-			st.outs = append(st.outs, nil)
-		}
-		c.node = s.node
-		if err := runKernel(s, c, st.ins, st.outs); err != nil {
-			return nil, err
-		}
-		for _, t := range c.scratch {
-			st.pool.put(t)
-		}
-		c.scratch = c.scratch[:0]
-		for j, k := range s.out {
-			if k < 0 {
-				continue
-			}
-			t := st.outs[j]
-			if t == nil {
-				return nil, fmt.Errorf("node %s: output %d was not computed", s.node.Label(), j)
-			}
-			for _, x := range st.ins {
-				if x == t {
-					return nil, fmt.Errorf("node %s: kernel returned its input as output %d", s.node.Label(), j)
-				}
-			}
-			st.slots[k] = t
-			st.owned[k] = true
-			if o.Observe != nil {
-				o.Observe(p.names[k], t)
-			}
-		}
-		for _, k := range s.release {
-			if st.owned[k] && st.slots[k] != nil {
-				st.pool.put(st.slots[k])
-			}
-			st.slots[k] = nil
-			st.owned[k] = false
-		}
+	st.budget = runBudget{limit: p.maxWork}
+	c := &Ctx{threads: p.threads, pool: st.pool, maxBytes: p.maxBytes, budget: &st.budget}
+	if err := p.exec(st, c, o.Observe); err != nil {
+		return nil, err
 	}
 	res = make(map[string]*tensor.Tensor, len(p.outputs))
 	for _, out := range p.outputs {
@@ -514,6 +510,70 @@ func (p *Program) run(st *runState, inputs map[string]*tensor.Tensor, o RunOptio
 		}
 	}
 	return res, nil
+}
+
+// exec runs the steps on the inputs bound in st.slots (the main graph's, or
+// a subgraph's, see op_control.go); observe, when not nil, sees every value
+// a step computes.
+func (p *Program) exec(st *runState, c *Ctx, observe func(string, *tensor.Tensor)) (err error) {
+	for s, t := range p.consts {
+		st.slots[s] = t
+	}
+	for i := range p.steps {
+		s := &p.steps[i]
+		st.ins = st.ins[:0]
+		for _, k := range s.in {
+			if k < 0 {
+				st.ins = append(st.ins, nil)
+			} else {
+				st.ins = append(st.ins, st.slots[k])
+			}
+		}
+		if p.maxWork > 0 {
+			if c.budget.work, err = p.checkWork(s, st.ins, c.budget.work); err != nil {
+				return err
+			}
+		}
+		st.outs = st.outs[:0]
+		for range s.out {
+			st.outs = append(st.outs, nil)
+		}
+		c.node = s.node
+		if err := runKernel(s, c, st.ins, st.outs); err != nil {
+			return err
+		}
+		for _, t := range c.scratch {
+			st.pool.put(t)
+		}
+		c.scratch = c.scratch[:0]
+		for j, k := range s.out {
+			if k < 0 {
+				continue
+			}
+			t := st.outs[j]
+			if t == nil {
+				return fmt.Errorf("node %s: output %d was not computed", s.node.Label(), j)
+			}
+			for _, x := range st.ins {
+				if x == t {
+					return fmt.Errorf("node %s: kernel returned its input as output %d", s.node.Label(), j)
+				}
+			}
+			st.slots[k] = t
+			st.owned[k] = true
+			if observe != nil {
+				observe(p.names[k], t)
+			}
+		}
+		for _, k := range s.release {
+			if st.owned[k] && st.slots[k] != nil {
+				st.pool.put(st.slots[k])
+			}
+			st.slots[k] = nil
+			st.owned[k] = false
+		}
+	}
+	return nil
 }
 
 func runKernel(s *step, c *Ctx, in, out []*tensor.Tensor) (err error) {

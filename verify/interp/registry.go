@@ -32,6 +32,8 @@ type Node struct {
 	consts []*tensor.Tensor
 	// captured marks the constant inputs the kernel keeps itself (Capture).
 	captured []bool
+	// scope lets control-flow builders compile the node's subgraphs.
+	scope *subgraphScope
 }
 
 // Capture tells the program that the kernel keeps what it needs of
