@@ -40,32 +40,71 @@ func (d *Depthwise2D) dense() (Depthwise2D, bool) {
 	return e, true
 }
 
-// direct3x3 reports whether Plane computes the plane straight from src
-// with the small-plane kernel: a 3x3 filter at stride 1 and dilation 1
-// over rows of at most 32 outputs (the 28x28, 14x14 and 7x7 planes of
-// MobileNet-style networks, and, through dense, their stride-2 layers),
-// where copying into a padded plane would cost more than the products.
+// wideMaxW bounds the input rows of the wide-row kernel (its row of zeros
+// for the padding rows has this length).
+const wideMaxW = 4096
+
+// direct3x3 reports whether Plane computes the plane straight from src,
+// without a padded copy: a 3x3 filter at stride 1 and dilation 1. Rows of
+// up to 32 outputs (the 28x28, 14x14 and 7x7 planes of MobileNet-style
+// networks, and, through dense, their stride-2 layers) take the kernel for
+// 1 to 4 vectors a row; wider rows take the wide kernel, whose inner
+// vectors read whole, which needs their input columns to exist.
 func (d *Depthwise2D) direct3x3() bool {
-	return HasSIMD && d.KH == 3 && d.KW == 3 && d.SH == 1 && d.SW == 1 && d.DH == 1 && d.DW == 1 &&
-		d.OW >= 1 && d.OW <= 32 && d.OH >= 1 && d.PadL >= 0 && d.PadL <= 2 && d.PadT >= 0 && d.W >= 1 && d.H >= 1
+	if !HasSIMD || d.KH != 3 || d.KW != 3 || d.SH != 1 || d.SW != 1 || d.DH != 1 || d.DW != 1 ||
+		d.OW < 1 || d.OH < 1 || d.PadL < 0 || d.PadL > 2 || d.PadT < 0 || d.W < 1 || d.H < 1 {
+		return false
+	}
+	if d.OW <= 32 {
+		return true
+	}
+	vecs := (d.OW + 7) / 8
+	// The last inner vector reads up to input column 8·vecs - 7 - PadL.
+	return d.W <= wideMaxW && 8*vecs-7-d.PadL <= d.W-1
 }
 
-// masks3x3 fills the lane masks of the small-plane kernel, for N =
-// ceil(OW/8) vectors a row: row kw·N + v selects the lanes of vector v
+// masks3x3 fills the lane masks of the direct kernels. For rows of N =
+// ceil(OW/8) <= 4 vectors: row kw·N + v selects the lanes of vector v
 // whose input column 8v + lane + kw - PadL exists (and whose output column
-// is below OW); rows 3N + v select the output lanes below OW.
+// is below OW); rows 3N + v select the output lanes below OW. For wider
+// rows: rows kw (0-2) for vector 0, rows 3 + kw for the last vector, row 6
+// its output lanes.
 func (d *Depthwise2D) masks3x3(m *[128]int32) {
-	n := (d.OW + 7) / 8
 	*m = [128]int32{}
-	for kw := 0; kw < 3; kw++ {
-		for j := 0; j < 8*n; j++ {
-			if c := j + kw - d.PadL; c >= 0 && c < d.W && j < d.OW {
-				m[(kw*n+j/8)*8+j%8] = -1
-			}
+	n := (d.OW + 7) / 8
+	lane := func(row, v, j int) {
+		if c := 8*v + j; c < d.OW {
+			m[row*8+j] = -1
 		}
 	}
-	for j := 0; j < d.OW; j++ {
-		m[(3*n+j/8)*8+j%8] = -1
+	load := func(row, v, j, kw int) {
+		if c := 8*v + j + kw - d.PadL; c >= 0 && c < d.W && 8*v+j < d.OW {
+			m[row*8+j] = -1
+		}
+	}
+	if n <= 4 {
+		for kw := 0; kw < 3; kw++ {
+			for v := 0; v < n; v++ {
+				for j := 0; j < 8; j++ {
+					load(kw*n+v, v, j, kw)
+				}
+			}
+		}
+		for v := 0; v < n; v++ {
+			for j := 0; j < 8; j++ {
+				lane(3*n+v, v, j)
+			}
+		}
+		return
+	}
+	for kw := 0; kw < 3; kw++ {
+		for j := 0; j < 8; j++ {
+			load(kw, 0, j, kw)
+			load(3+kw, n-1, j, kw)
+		}
+	}
+	for j := 0; j < 8; j++ {
+		lane(6, n-1, j)
 	}
 }
 
@@ -122,7 +161,11 @@ func (d *Depthwise2D) Plane(dst, src, w []float32, bias float32, scratch []float
 		if !d.m3ok {
 			d.masks3x3(&d.m3)
 		}
-		dw3x3(dst, src, w, &d.m3, d, bias)
+		if d.OW > 32 {
+			dw3x3Wide(dst, src, w, &d.m3, d, bias)
+		} else {
+			dw3x3(dst, src, w, &d.m3, d, bias)
+		}
 		return
 	}
 	if e, ok := d.dense(); ok {

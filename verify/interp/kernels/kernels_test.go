@@ -292,6 +292,14 @@ func TestDepthwiseAgainstNaive(t *testing.T) {
 		{9, 23, 3, 3, 1, 1, 1, 1, 1, 2, 0, 1},
 		{4, 32, 3, 3, 1, 1, 1, 1, 0, 1, 2, 1},
 		{30, 30, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1},
+		// The wide-row kernel: rows of more than 32 outputs.
+		{56, 56, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+		{3, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+		{7, 41, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0},
+		{5, 70, 3, 3, 1, 1, 1, 1, 2, 2, 2, 2},
+		{4, 64, 3, 3, 1, 1, 1, 1, 1, 0, 0, 2},
+		{9, 80, 3, 3, 1, 1, 1, 1, 1, 2, 1, 0},
+		{3, 100, 3, 3, 1, 1, 1, 1, 0, 1, 0, 1},
 	}
 	for _, tc := range cases {
 		oh := (tc.h+tc.pt+tc.pb-((tc.kh-1)*tc.dh+1))/tc.sh + 1
@@ -385,6 +393,7 @@ func benchDepthwise(b *testing.B, c, h, stride int) {
 func BenchmarkDepthwise112s1(b *testing.B) { benchDepthwise(b, 32, 112, 1) }
 func BenchmarkDepthwise112s2(b *testing.B) { benchDepthwise(b, 96, 112, 2) }
 func BenchmarkDepthwise56s1(b *testing.B)  { benchDepthwise(b, 144, 56, 1) }
+func BenchmarkDepthwise56s2(b *testing.B)  { benchDepthwise(b, 144, 56, 2) }
 func BenchmarkDepthwise28s1(b *testing.B)  { benchDepthwise(b, 192, 28, 1) }
 func BenchmarkDepthwise28s2(b *testing.B)  { benchDepthwise(b, 192, 28, 2) }
 func BenchmarkDepthwise14s1(b *testing.B)  { benchDepthwise(b, 384, 14, 1) }
