@@ -336,12 +336,19 @@ func (k *rnnKernel) checkShapes(n *Node) error {
 		}
 		return v.Shape[d].Value, true
 	}
-	for i, name := range map[int]string{rnnX: "X", rnnW: "W", rnnR: "R"} {
+	// In input order, so that the error is always the same one.
+	type namedInput struct {
+		i    int
+		name string
+	}
+	for _, in := range []namedInput{{rnnX, "X"}, {rnnW, "W"}, {rnnR, "R"}} {
+		i, name := in.i, in.name
 		if v := n.Input(i); v.Shape != nil && len(v.Shape) != 3 {
 			return n.Errorf("%s has rank %d, want 3", name, len(v.Shape))
 		}
 	}
-	for i, name := range map[int]string{rnnW: "W", rnnR: "R"} {
+	for _, in := range []namedInput{{rnnW, "W"}, {rnnR, "R"}} {
+		i, name := in.i, in.name
 		if d, ok := known(i, 0); ok && d != int64(k.numDir) {
 			return n.Errorf("%s has %d directions, want %d", name, d, k.numDir)
 		}
