@@ -24,7 +24,11 @@ import (
 // more, and holds about the most memory the run needs alive at once.
 type bufferPool struct {
 	free map[tensor.DataType][]*poolBuf // by capacity, ascending
-	bufs map[*tensor.Tensor]*poolBuf    // every buffer the pool owns
+	// side holds the free buffers of requests made inside control-flow
+	// kernels (unrecorded), apart from the planned ones, so that loops
+	// neither take buffers the plan counts on nor get planned.
+	side map[tensor.DataType][]*poolBuf
+	bufs map[*tensor.Tensor]*poolBuf // every buffer the pool owns
 	// plan holds the buffer request i of a run is to get (nil: a new
 	// buffer, for a tensor the run hands to its caller), planReqs the
 	// requests it was made for.
@@ -40,8 +44,8 @@ type bufferPool struct {
 	// back, counted by length. peakHeld and peakLive are their maxima.
 	held, live, peakHeld, peakLive int64
 	// unrecorded is set while a control-flow kernel runs (op_control.go):
-	// its requests, as many as its loops iterate, are served best fit and
-	// neither planned nor recorded.
+	// its requests, as many as its loops iterate, are served best fit from
+	// side and neither planned nor recorded.
 	unrecorded int
 }
 
@@ -63,6 +67,7 @@ type poolBuf struct {
 	t     *tensor.Tensor
 	cap   int
 	free  bool // in the free list
+	side  bool // made for an unrecorded request: lives in side
 	req   int  // the request holding it, -1 when free
 	full  any  // the data at full capacity
 	views [4]poolView
@@ -92,7 +97,8 @@ func (b *poolBuf) view(n int) any {
 }
 
 func newBufferPool() *bufferPool {
-	return &bufferPool{free: map[tensor.DataType][]*poolBuf{}, bufs: map[*tensor.Tensor]*poolBuf{}}
+	return &bufferPool{free: map[tensor.DataType][]*poolBuf{}, side: map[tensor.DataType][]*poolBuf{},
+		bufs: map[*tensor.Tensor]*poolBuf{}}
 }
 
 // startRun begins a run. If the run before made requests its plan did not
@@ -111,15 +117,19 @@ func (p *bufferPool) get(dt tensor.DataType, n int) (*tensor.Tensor, error) {
 	record := p.unrecorded == 0
 	fresh := false // planned to get a new buffer: it goes to the caller
 	switch c := p.planned(i); {
-	case record && c == nil && i < len(p.plan):
+	case !record:
+		list := p.side[dt]
+		if j := firstFit(list, n); j < len(list) {
+			b = list[j]
+			p.take(b)
+		}
+	case c == nil && i < len(p.plan):
 		fresh = true
-	case record && c != nil && c.free && c.t.Type == dt && c.cap >= n && p.bufs[c.t] == c:
+	case c != nil && c.free && !c.side && c.t.Type == dt && c.cap >= n && p.bufs[c.t] == c:
 		b = c
 		p.take(c)
 	default:
-		if record {
-			p.misses++
-		}
+		p.misses++
 		list := p.free[dt]
 		if j := firstFit(list, n); j < len(list) {
 			b = list[j]
@@ -137,6 +147,7 @@ func (p *bufferPool) get(dt tensor.DataType, n int) (*tensor.Tensor, error) {
 			return nil, err
 		}
 		b = p.adopt(&tensor.Tensor{Type: dt, Data: data})
+		b.side = !record
 	}
 	b.req = -1
 	if record {
@@ -164,12 +175,21 @@ func (p *bufferPool) fits(i int, dt tensor.DataType, n int) bool {
 	return i < len(p.planReqs) && p.planReqs[i].dt == dt && p.planReqs[i].n == n
 }
 
+// lists is the free lists b belongs in.
+func (p *bufferPool) lists(b *poolBuf) map[tensor.DataType][]*poolBuf {
+	if b.side {
+		return p.side
+	}
+	return p.free
+}
+
 // take removes free buffer b from its free list.
 func (p *bufferPool) take(b *poolBuf) {
-	list := p.free[b.t.Type]
+	lists := p.lists(b)
+	list := lists[b.t.Type]
 	for i := firstFit(list, b.cap); i < len(list); i++ {
 		if list[i] == b {
-			p.free[b.t.Type] = append(list[:i], list[i+1:]...)
+			lists[b.t.Type] = append(list[:i], list[i+1:]...)
 			b.free = false
 			return
 		}
@@ -207,12 +227,13 @@ func (p *bufferPool) put(t *tensor.Tensor) {
 
 // addFree puts b in its free list.
 func (p *bufferPool) addFree(b *poolBuf) {
-	list := p.free[b.t.Type]
+	lists := p.lists(b)
+	list := lists[b.t.Type]
 	i := firstFit(list, b.cap)
 	list = append(list, nil)
 	copy(list[i+1:], list[i:])
 	list[i] = b
-	p.free[b.t.Type] = list
+	lists[b.t.Type] = list
 	b.free = true
 }
 
