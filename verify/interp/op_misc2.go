@@ -413,7 +413,7 @@ func buildMVN(n *Node) (Kernel, error) {
 				groups *= int(xs[d])
 			}
 		}
-		y, yd, err := visOut(c, x.Type, xs...)
+		y, yd, err := f64Out(c, x.Type, xs...)
 		if err != nil {
 			return err
 		}
@@ -421,7 +421,7 @@ func buildMVN(n *Node) (Kernel, error) {
 			out[0] = y
 			return nil
 		}
-		xd, err := visF64(c, x)
+		xd, err := f64In(c, x)
 		if err != nil {
 			return err
 		}
@@ -456,7 +456,7 @@ func buildMVN(n *Node) (Kernel, error) {
 			dev[g] = math.Sqrt(dev[g]/per) + m2Epsilon
 		}
 		walk(func(i, g int) { yd[i] = (xd[i] - mean[g]) / dev[g] })
-		visFinish(y, yd)
+		f64Finish(y, yd)
 		out[0] = y
 		return nil
 	}), nil
@@ -480,11 +480,11 @@ func buildDet(n *Node) (Kernel, error) {
 		if len(xs) < 2 || xs[len(xs)-1] != xs[len(xs)-2] {
 			return fmt.Errorf("X has shape %v, want [..., M, M]", xs)
 		}
-		y, yd, err := visOut(c, x.Type, xs[:len(xs)-2]...)
+		y, yd, err := f64Out(c, x.Type, xs[:len(xs)-2]...)
 		if err != nil {
 			return err
 		}
-		xd, err := visF64(c, x)
+		xd, err := f64In(c, x)
 		if err != nil {
 			return err
 		}
@@ -494,7 +494,7 @@ func buildDet(n *Node) (Kernel, error) {
 			copy(a, xd[b*m*m:(b+1)*m*m])
 			yd[b] = m2Det(a, m)
 		}
-		visFinish(y, yd)
+		f64Finish(y, yd)
 		out[0] = y
 		return nil
 	}), nil
@@ -556,7 +556,7 @@ func buildWindow(kind int) Builder {
 			return nil, n.Errorf("%v", err)
 		}
 		dt := tensor.DataType(odt)
-		if !visNumeric(dt) {
+		if !f64Numeric(dt) {
 			return nil, n.Errorf("output_datatype %d is not a numeric type", odt)
 		}
 		periodic, err := n.AttrInt("periodic", 1)
@@ -576,7 +576,7 @@ func buildWindow(kind int) Builder {
 			if size < 0 {
 				return fmt.Errorf("size %d is negative", size)
 			}
-			y, yd, err := visOut(c, dt, size)
+			y, yd, err := f64Out(c, dt, size)
 			if err != nil {
 				return err
 			}
@@ -599,7 +599,7 @@ func buildWindow(kind int) Builder {
 					yd[i] = 0.42 - 0.5*math.Cos(t) + 0.08*math.Cos(2*t)
 				}
 			}
-			visFinish(y, yd)
+			f64Finish(y, yd)
 			out[0] = y
 			return nil
 		}), nil

@@ -499,22 +499,12 @@ func rnnFloats[T rnnFloat](c *Ctx, t *tensor.Tensor) ([]T, error) {
 		s, err := cnnF32(c, t)
 		return any(s).([]T), err
 	}
-	s := c.ScratchOf(tensor.Double, t.Len()).([]float64)
-	switch d := t.Data.(type) {
-	case []float32:
-		for i, v := range d {
-			s[i] = float64(v)
-		}
-	case []float16.Float16:
-		for i, v := range d {
-			s[i] = float64(v.Float32())
-		}
-	case []tensor.BFloat16:
-		for i, v := range d {
-			s[i] = float64(v.Float32())
-		}
-	default:
+	if !cnnIsFloat(t.Type) {
 		return nil, fmt.Errorf("type %s is not a float type", tensor.Name(t.Type))
+	}
+	s, err := f64In(c, t)
+	if err != nil {
+		return nil, err
 	}
 	return any(s).([]T), nil
 }

@@ -57,7 +57,7 @@ func spFloatScalar(c *Ctx, t *tensor.Tensor, what string) (float64, error) {
 	if !cnnIsFloat(t.Type) || t.Len() != 1 || len(t.Shape) > 1 {
 		return 0, fmt.Errorf("%s must be a float scalar, is %s %v", what, tensor.Name(t.Type), t.Shape)
 	}
-	v, err := visF64(c, t)
+	v, err := f64In(c, t)
 	if err != nil {
 		return 0, err
 	}
@@ -414,7 +414,7 @@ func (k *dftKernel) Run(c *Ctx, in, out []*tensor.Tensor) error {
 	}
 	oshape := slices.Clone(xs)
 	oshape[a], oshape[r-1] = nout, cout
-	y, yd, err := visOut(c, x.Type, oshape...)
+	y, yd, err := f64Out(c, x.Type, oshape...)
 	if err != nil {
 		return err
 	}
@@ -422,7 +422,7 @@ func (k *dftKernel) Run(c *Ctx, in, out []*tensor.Tensor) error {
 	if len(yd) == 0 {
 		return nil
 	}
-	xd, err := visF64(c, x)
+	xd, err := f64In(c, x)
 	if err != nil {
 		return err
 	}
@@ -479,7 +479,7 @@ func (k *dftKernel) Run(c *Ctx, in, out []*tensor.Tensor) error {
 			}
 		}
 	})
-	visFinish(y, yd)
+	f64Finish(y, yd)
 	return nil
 }
 
@@ -552,7 +552,7 @@ func buildSTFT(n *Node) (Kernel, error) {
 		if onesided {
 			bins = fl/2 + 1
 		}
-		y, yd, err := visOut(c, x.Type, batch, frames, bins, 2)
+		y, yd, err := f64Out(c, x.Type, batch, frames, bins, 2)
 		if err != nil {
 			return err
 		}
@@ -560,13 +560,13 @@ func buildSTFT(n *Node) (Kernel, error) {
 		if len(yd) == 0 {
 			return nil
 		}
-		xd, err := visF64(c, x)
+		xd, err := f64In(c, x)
 		if err != nil {
 			return err
 		}
 		var wd []float64
 		if win != nil {
-			if wd, err = visF64(c, win); err != nil {
+			if wd, err = f64In(c, win); err != nil {
 				return err
 			}
 		}
@@ -601,7 +601,7 @@ func buildSTFT(n *Node) (Kernel, error) {
 				}
 			}
 		})
-		visFinish(y, yd)
+		f64Finish(y, yd)
 		return nil
 	}), nil
 }
@@ -632,7 +632,7 @@ func buildMelWeightMatrix(n *Node) (Kernel, error) {
 		return nil, n.Errorf("%v", err)
 	}
 	dt := tensor.DataType(odt)
-	if !visNumeric(dt) {
+	if !f64Numeric(dt) {
 		return nil, n.Errorf("output_datatype %d is not a numeric type", odt)
 	}
 	return KernelFunc(func(c *Ctx, in, out []*tensor.Tensor) error {
@@ -663,7 +663,7 @@ func buildMelWeightMatrix(n *Node) (Kernel, error) {
 			return err
 		}
 		nbins := dftLen/2 + 1
-		y, yd, err := visOut(c, dt, nbins, nmel)
+		y, yd, err := f64Out(c, dt, nbins, nmel)
 		if err != nil {
 			return err
 		}
@@ -714,7 +714,7 @@ func buildMelWeightMatrix(n *Node) (Kernel, error) {
 				}
 			}
 		}
-		visFinish(y, yd)
+		f64Finish(y, yd)
 		return nil
 	}), nil
 }

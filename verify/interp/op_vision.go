@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	"github.com/onnx-prom/onnx-prom/onnx/tensor"
-	"github.com/x448/float16"
 )
 
 // GridSample, RoiAlign, NonMaxSuppression and MaxUnpool. The sampling ops
@@ -20,67 +19,6 @@ func init() {
 	Register("", "NonMaxSuppression", buildNonMaxSuppression)
 	Register("", "MaxUnpool", buildMaxUnpool)
 }
-
-// ---- float64 helpers ----
-
-// visF64 returns the elements of a numeric tensor as float64: the tensor's
-// own slice for DOUBLE, a converted copy in scratch memory otherwise.
-func visF64(c *Ctx, t *tensor.Tensor) ([]float64, error) {
-	if d, ok := t.Data.([]float64); ok {
-		return d, nil
-	}
-	n := t.Len()
-	s := c.ScratchOf(tensor.Double, n).([]float64)[:n]
-	switch d := t.Data.(type) {
-	case []float32:
-		for i, v := range d {
-			s[i] = float64(v)
-		}
-	case []float16.Float16:
-		for i, v := range d {
-			s[i] = float64(v.Float32())
-		}
-	case []tensor.BFloat16:
-		for i, v := range d {
-			s[i] = float64(v.Float32())
-		}
-	default:
-		k := numFor(t.Type)
-		if k == nil || !k.castTo(&tensor.Tensor{Type: tensor.Double, Shape: []int64{int64(n)}, Data: s}, t.Data) {
-			return nil, fmt.Errorf("element type %s is not numeric", tensor.Name(t.Type))
-		}
-	}
-	return s, nil
-}
-
-// visOut allocates an output of type dt and returns the float64 buffer the
-// kernel writes: the output's own slice for DOUBLE, scratch memory that
-// visFinish converts otherwise.
-func visOut(c *Ctx, dt tensor.DataType, shape ...int64) (*tensor.Tensor, []float64, error) {
-	t, err := c.Alloc(dt, shape...)
-	if err != nil {
-		return nil, nil, err
-	}
-	if d, ok := t.Data.([]float64); ok {
-		return t, d, nil
-	}
-	if numFor(dt) == nil && !isHalf(dt) {
-		c.pool.put(t)
-		return nil, nil, fmt.Errorf("output type %s is not numeric", tensor.Name(dt))
-	}
-	n := t.Len()
-	return t, c.ScratchOf(tensor.Double, n).([]float64)[:n], nil
-}
-
-// visFinish converts buf into t when t is not DOUBLE (integers truncate).
-func visFinish(t *tensor.Tensor, buf []float64) {
-	if t.Type != tensor.Double {
-		numOf[float64]{}.castTo(t, buf)
-	}
-}
-
-// visNumeric reports the element types the float64 path reads and writes.
-func visNumeric(dt tensor.DataType) bool { return numFor(dt) != nil || isHalf(dt) }
 
 // visIndex converts a float coordinate (already floored or rounded) to an
 // int without overflow; NaN gives an index far out of range.
@@ -146,7 +84,7 @@ func buildGridSample(n *Node) (Kernel, error) {
 	if len(n.Outputs) != 1 || n.Output(0) == nil {
 		return nil, n.Errorf("GridSample has one output, got %d", len(n.Outputs))
 	}
-	if dt := n.InputType(0); dt != tensor.Undefined && !visNumeric(dt) {
+	if dt := n.InputType(0); dt != tensor.Undefined && !f64Numeric(dt) {
 		return nil, n.Errorf("X has type %s, want a numeric type", tensor.Name(dt))
 	}
 	if err := cnnCheckFloatInput(n, 1, "grid"); err != nil {
@@ -208,7 +146,7 @@ type gsAxis struct {
 
 func (k *gridSample) Run(c *Ctx, in, out []*tensor.Tensor) error {
 	x, g := in[0], in[1]
-	if !visNumeric(x.Type) {
+	if !f64Numeric(x.Type) {
 		return fmt.Errorf("X has type %s, want a numeric type", tensor.Name(x.Type))
 	}
 	if !cnnIsFloat(g.Type) {
@@ -229,7 +167,7 @@ func (k *gridSample) Run(c *Ctx, in, out []*tensor.Tensor) error {
 		return fmt.Errorf("grid has shape %v, want [%d, ..., %d] of rank %d for X of shape %v", gs, xs[0], r, r+2, xs)
 	}
 	shape := append([]int64{xs[0], xs[1]}, gs[1:r+1]...)
-	y, yd, err := visOut(c, x.Type, shape...)
+	y, yd, err := f64Out(c, x.Type, shape...)
 	if err != nil {
 		return err
 	}
@@ -251,11 +189,11 @@ func (k *gridSample) Run(c *Ctx, in, out []*tensor.Tensor) error {
 		}
 		inSp *= d
 	}
-	xd, err := visF64(c, x)
+	xd, err := f64In(c, x)
 	if err != nil {
 		return err
 	}
-	gd, err := visF64(c, g)
+	gd, err := f64In(c, g)
 	if err != nil {
 		return err
 	}
@@ -293,7 +231,7 @@ func (k *gridSample) Run(c *Ctx, in, out []*tensor.Tensor) error {
 			}
 		}
 	})
-	visFinish(y, yd)
+	f64Finish(y, yd)
 	out[0] = y
 	return nil
 }
@@ -535,7 +473,7 @@ func (k *roiAlign) Run(c *Ctx, in, out []*tensor.Tensor) error {
 	if err != nil {
 		return fmt.Errorf("batch_indices: %v", err)
 	}
-	rd, err := visF64(c, rois)
+	rd, err := f64In(c, rois)
 	if err != nil {
 		return err
 	}
@@ -569,7 +507,7 @@ func (k *roiAlign) Run(c *Ctx, in, out []*tensor.Tensor) error {
 		}
 		bins[i] = b
 	}
-	y, yd, err := visOut(c, x.Type, int64(nr), int64(ch), int64(k.oh), int64(k.ow))
+	y, yd, err := f64Out(c, x.Type, int64(nr), int64(ch), int64(k.oh), int64(k.ow))
 	if err != nil {
 		return err
 	}
@@ -577,7 +515,7 @@ func (k *roiAlign) Run(c *Ctx, in, out []*tensor.Tensor) error {
 		out[0] = y
 		return nil
 	}
-	xd, err := visF64(c, x)
+	xd, err := f64In(c, x)
 	if err != nil {
 		return err
 	}
@@ -640,7 +578,7 @@ func (k *roiAlign) Run(c *Ctx, in, out []*tensor.Tensor) error {
 			}
 		}
 	})
-	visFinish(y, yd)
+	f64Finish(y, yd)
 	out[0] = y
 	return nil
 }
@@ -761,11 +699,11 @@ func (k *nmsKernel) Run(c *Ctx, in, out []*tensor.Tensor) error {
 	limit = min(limit, int64(nbox))
 	var sel []int64
 	if limit > 0 {
-		bd, err := visF64(c, boxes)
+		bd, err := f64In(c, boxes)
 		if err != nil {
 			return err
 		}
-		sd, err := visF64(c, scores)
+		sd, err := f64In(c, scores)
 		if err != nil {
 			return err
 		}
