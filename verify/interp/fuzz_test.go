@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -194,4 +195,88 @@ func fillFuzzInts[T int8 | int16 | int32 | int64 | uint8 | uint16 | uint32 | uin
 	for i := range d {
 		d[i] = T(next())
 	}
+}
+
+// hostileSweep runs the backend test models of ops (test_OP* folders; the
+// _expanded ones left out) with each of the first slots integer slots
+// (input dimension, attribute, INT64 initializer element) set in turn to
+// extreme values, on seeds random inputs each, under FuzzRun's limits:
+// compile and run may fail but not panic or return outputs that disagree
+// with their shapes. It returns how many runs it made and how many failed
+// cleanly.
+func hostileSweep(t *testing.T, ops []string, slots, seeds int) (runs, refused int) {
+	t.Helper()
+	root := filepath.Join(testenv.ONNXTestData(t), "node")
+	var dirs []string
+	for _, op := range ops {
+		d, _ := filepath.Glob(filepath.Join(root, "test_"+op+"*"))
+		for _, dir := range d {
+			if !strings.HasSuffix(dir, "_expanded") {
+				dirs = append(dirs, dir)
+			}
+		}
+	}
+	if len(dirs) == 0 {
+		t.Skip("no backend test models of these ops")
+	}
+	vals := []int64{0, -1, 3, 1 << 20, 1 << 40, math.MaxInt64, math.MinInt64}
+	for _, dir := range dirs {
+		b, err := os.ReadFile(filepath.Join(dir, "model.onnx"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for slot := range slots {
+			for vi, v := range vals {
+				if slot == 0 && vi > 0 {
+					break
+				}
+				mp, err := fuzzLoad.Decode(b, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if slot > 0 {
+					testenv.SetIntSlot(mp, uint16(slot), v)
+				}
+				m, err := ir.FromProto(mp)
+				if err != nil {
+					continue
+				}
+				prog, err := Compile(m, Options{Threads: 2, MaxTensorBytes: fuzzMaxBytes, MaxWork: fuzzMaxWork})
+				if err != nil {
+					continue
+				}
+				for seed := range uint64(seeds) {
+					r := rand.New(rand.NewPCG(seed, uint64(slot)))
+					feeds := map[string]*tensor.Tensor{}
+					ok := true
+					for _, in := range prog.Inputs() {
+						if !in.Optional {
+							feeds[in.Name], ok = fuzzInput(r, in)
+						}
+						if !ok {
+							break
+						}
+					}
+					if !ok {
+						continue
+					}
+					runs++
+					outs, err := prog.Run(feeds)
+					if err != nil {
+						if strings.Contains(err.Error(), "kernel failed") {
+							t.Fatalf("%s slot %d = %d: %v", filepath.Base(dir), slot, v, err)
+						}
+						refused++
+						continue
+					}
+					for name, o := range outs {
+						if n, err := tensor.NumElements(o.Shape); err != nil || int64(o.Len()) != n {
+							t.Fatalf("%s slot %d = %d: output %q has shape %v but %d elements", filepath.Base(dir), slot, v, name, o.Shape, o.Len())
+						}
+					}
+				}
+			}
+		}
+	}
+	return runs, refused
 }

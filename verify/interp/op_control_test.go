@@ -465,3 +465,10 @@ func TestLoopKeepsPlan(t *testing.T) {
 		t.Errorf("pool held %v bytes over the runs; want it settled from the second run", held)
 	}
 }
+
+// TestRecurrentAndControlHostileSweep is hostileSweep over the recurrent,
+// loss and control-flow ops.
+func TestRecurrentAndControlHostileSweep(t *testing.T) {
+	runs, refused := hostileSweep(t, []string{"rnn", "simple_rnn", "gru", "lstm", "nllloss", "sce", "if", "loop", "scan"}, 16, 2)
+	t.Logf("%d hostile runs, %d refused", runs, refused)
+}

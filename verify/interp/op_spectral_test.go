@@ -5,14 +5,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/onnx-prom/onnx-prom/internal/testenv"
-	"github.com/onnx-prom/onnx-prom/onnx/ir"
 	"github.com/onnx-prom/onnx-prom/onnx/tensor"
 	"github.com/onnx-prom/onnx-prom/verify/ort"
 	"github.com/x448/float16"
@@ -470,76 +466,8 @@ func elemIotaShape(n int64) []int64 { return []int64{n} }
 // FuzzRun's limits: compile and run may fail but not panic or return
 // outputs that disagree with their shapes.
 func TestSpectralHostileSweep(t *testing.T) {
-	root := filepath.Join(testenv.ONNXTestData(t), "node")
-	var dirs []string
-	for _, p := range []string{"dft", "stft", "melweightmatrix"} {
-		d, _ := filepath.Glob(filepath.Join(root, "test_"+p+"*"))
-		dirs = append(dirs, d...)
-	}
-	if len(dirs) == 0 {
-		t.Skip("no backend test models of these ops")
-	}
-	vals := []int64{0, -1, 3, 1 << 20, 1 << 40, math.MaxInt64, math.MinInt64}
-	runs, fails := 0, 0
-	for _, dir := range dirs {
-		b, err := os.ReadFile(filepath.Join(dir, "model.onnx"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for slot := range 16 {
-			for vi, v := range vals {
-				if slot == 0 && vi > 0 {
-					break
-				}
-				mp, err := fuzzLoad.Decode(b, "")
-				if err != nil {
-					t.Fatal(err)
-				}
-				if slot > 0 {
-					testenv.SetIntSlot(mp, uint16(slot), v)
-				}
-				m, err := ir.FromProto(mp)
-				if err != nil {
-					continue
-				}
-				prog, err := Compile(m, Options{Threads: 2, MaxTensorBytes: fuzzMaxBytes, MaxWork: fuzzMaxWork})
-				if err != nil {
-					continue
-				}
-				for seed := range uint64(4) {
-					r := rand.New(rand.NewPCG(seed, uint64(slot)))
-					feeds := map[string]*tensor.Tensor{}
-					ok := true
-					for _, in := range prog.Inputs() {
-						if !in.Optional {
-							feeds[in.Name], ok = fuzzInput(r, in)
-						}
-						if !ok {
-							break
-						}
-					}
-					if !ok {
-						continue
-					}
-					runs++
-					outs, err := prog.Run(feeds)
-					if err != nil {
-						if strings.Contains(err.Error(), "kernel failed") {
-							t.Fatalf("%s slot %d = %d: %v", filepath.Base(dir), slot, v, err)
-						}
-						fails++
-						continue
-					}
-					for name, o := range outs {
-						if n, err := tensor.NumElements(o.Shape); err != nil || int64(o.Len()) != n {
-							t.Fatalf("%s slot %d = %d: output %q has shape %v but %d elements", filepath.Base(dir), slot, v, name, o.Shape, o.Len())
-						}
-					}
-				}
-			}
-		}
-	}
-	t.Logf("%d hostile runs, %d refused", runs, fails)
+	runs, refused := hostileSweep(t, []string{"dft", "stft", "melweightmatrix"}, 16, 4)
+	t.Logf("%d hostile runs, %d refused", runs, refused)
 }
 
 // TestSpectralAgainstORT compares with ONNX Runtime on float32 inputs:
