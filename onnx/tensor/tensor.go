@@ -326,3 +326,75 @@ func (t *Tensor) Int64s() ([]int64, error) {
 	}
 	return out, nil
 }
+
+// Cap is the capacity of the tensor's data slice (its Len when it was made
+// to measure). Buffer pools use it with Reslice to reuse a larger buffer.
+func (t *Tensor) Cap() int {
+	switch d := t.Data.(type) {
+	case []float32:
+		return cap(d)
+	case []float64:
+		return cap(d)
+	case []float16.Float16:
+		return cap(d)
+	case []BFloat16:
+		return cap(d)
+	case []int8:
+		return cap(d)
+	case []int16:
+		return cap(d)
+	case []int32:
+		return cap(d)
+	case []int64:
+		return cap(d)
+	case []uint8:
+		return cap(d)
+	case []uint16:
+		return cap(d)
+	case []uint32:
+		return cap(d)
+	case []uint64:
+		return cap(d)
+	case []bool:
+		return cap(d)
+	case [][]byte:
+		return cap(d)
+	}
+	return 0
+}
+
+// Reslice returns data, a tensor data slice, as d[:n] (n at most its
+// capacity): the same elements, a new slice header.
+func Reslice(data any, n int) any {
+	switch d := data.(type) {
+	case []float32:
+		return d[:n]
+	case []float64:
+		return d[:n]
+	case []float16.Float16:
+		return d[:n]
+	case []BFloat16:
+		return d[:n]
+	case []int8:
+		return d[:n]
+	case []int16:
+		return d[:n]
+	case []int32:
+		return d[:n]
+	case []int64:
+		return d[:n]
+	case []uint8:
+		return d[:n]
+	case []uint16:
+		return d[:n]
+	case []uint32:
+		return d[:n]
+	case []uint64:
+		return d[:n]
+	case []bool:
+		return d[:n]
+	case [][]byte:
+		return d[:n]
+	}
+	panic(fmt.Sprintf("tensor.Reslice: data of type %T", data))
+}

@@ -151,3 +151,23 @@ func TestBFloat16Rounding(t *testing.T) {
 		t.Errorf("bf16(1+3*2^-8) = %v, want 1+2^-6", got)
 	}
 }
+
+func TestCapAndReslice(t *testing.T) {
+	for _, dt := range []DataType{Float, Double, Float16, BFloat16T, Int8, Int16, Int32, Int64, Uint8, Uint16, Uint32, Uint64, Bool, String, Int4, Uint2} {
+		x, err := New(dt, 2, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if x.Cap() != 6 {
+			t.Errorf("%s: Cap %d, want 6", Name(dt), x.Cap())
+		}
+		y := &Tensor{Type: dt, Shape: []int64{4}, Data: Reslice(x.Data, 4)}
+		if y.Len() != 4 || y.Cap() != 6 {
+			t.Errorf("%s: resliced to 4: Len %d, Cap %d", Name(dt), y.Len(), y.Cap())
+		}
+		z := Reslice(y.Data, 6)
+		if (&Tensor{Type: dt, Data: z}).Len() != 6 {
+			t.Errorf("%s: resliced back to 6: Len %d", Name(dt), (&Tensor{Data: z}).Len())
+		}
+	}
+}

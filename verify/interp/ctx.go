@@ -5,7 +5,6 @@ import (
 	"sync"
 
 	"github.com/onnx-prom/onnx-prom/onnx/tensor"
-	"github.com/x448/float16"
 )
 
 // Ctx is the per-run context a kernel receives: buffers and threads.
@@ -136,75 +135,3 @@ func makeData(dt tensor.DataType, n int) (any, error) {
 // size limit (it has no error result); runKernel turns it back into an
 // error.
 type limitError struct{ err error }
-
-// dataCap is the capacity of a tensor's data slice.
-func dataCap(d any) int {
-	switch d := d.(type) {
-	case []float32:
-		return cap(d)
-	case []float64:
-		return cap(d)
-	case []float16.Float16:
-		return cap(d)
-	case []tensor.BFloat16:
-		return cap(d)
-	case []int8:
-		return cap(d)
-	case []int16:
-		return cap(d)
-	case []int32:
-		return cap(d)
-	case []int64:
-		return cap(d)
-	case []uint8:
-		return cap(d)
-	case []uint16:
-		return cap(d)
-	case []uint32:
-		return cap(d)
-	case []uint64:
-		return cap(d)
-	case []bool:
-		return cap(d)
-	case [][]byte:
-		return cap(d)
-	}
-	panic(fmt.Sprintf("interp: tensor data of type %T", d))
-}
-
-// reslice returns d[:n] (n <= cap(d)); string tensors get their elements
-// cleared, so a reused buffer does not keep old strings alive.
-func reslice(d any, n int) any {
-	switch d := d.(type) {
-	case []float32:
-		return d[:n]
-	case []float64:
-		return d[:n]
-	case []float16.Float16:
-		return d[:n]
-	case []tensor.BFloat16:
-		return d[:n]
-	case []int8:
-		return d[:n]
-	case []int16:
-		return d[:n]
-	case []int32:
-		return d[:n]
-	case []int64:
-		return d[:n]
-	case []uint8:
-		return d[:n]
-	case []uint16:
-		return d[:n]
-	case []uint32:
-		return d[:n]
-	case []uint64:
-		return d[:n]
-	case []bool:
-		return d[:n]
-	case [][]byte:
-		clear(d[:cap(d)])
-		return d[:n]
-	}
-	panic(fmt.Sprintf("interp: tensor data of type %T", d))
-}

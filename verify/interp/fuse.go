@@ -54,7 +54,7 @@ func fuseGraph(g *ir.Graph) error {
 			continue
 		}
 		conv := fusibleProducer(g, n, "Conv")
-		if conv == nil || constFloats(conv.Input(1)) == nil {
+		if conv == nil || !isConstFloat(conv.Input(1)) {
 			continue
 		}
 		lo, hi, ok := constBounds(g, n)
@@ -174,13 +174,20 @@ func foldBatchNorm(g *ir.Graph, conv, bn *ir.Node) error {
 	return nil
 }
 
+// isConstFloat reports whether v is a constant float32 value with a known
+// shape (without decoding it).
+func isConstFloat(v *ir.Value) bool {
+	if v == nil || !v.IsConst() || v.Type != tensor.Float {
+		return false
+	}
+	_, ok := v.Shape.Ints()
+	return ok
+}
+
 // constFloats decodes a constant float32 value with a known shape; nil
 // when v is not one.
 func constFloats(v *ir.Value) []float32 {
-	if v == nil || !v.IsConst() || v.Type != tensor.Float {
-		return nil
-	}
-	if _, ok := v.Shape.Ints(); !ok {
+	if !isConstFloat(v) {
 		return nil
 	}
 	t, err := v.Tensor()

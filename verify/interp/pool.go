@@ -92,7 +92,7 @@ func (b *poolBuf) view(n int) any {
 		}
 	}
 	copy(b.views[1:], b.views[:len(b.views)-1])
-	b.views[0] = poolView{n, reslice(b.full, n)}
+	b.views[0] = poolView{n, tensor.Reslice(b.full, n)}
 	return b.views[0].v
 }
 
@@ -199,8 +199,8 @@ func (p *bufferPool) take(b *poolBuf) {
 
 // adopt makes t a buffer of the pool (in use).
 func (p *bufferPool) adopt(t *tensor.Tensor) *poolBuf {
-	c := dataCap(t.Data)
-	b := &poolBuf{t: t, cap: c, full: reslice(t.Data, c), req: -1}
+	c := t.Cap()
+	b := &poolBuf{t: t, cap: c, full: tensor.Reslice(t.Data, c), req: -1}
 	b.views[0] = poolView{t.Len(), t.Data}
 	p.bufs[t] = b
 	p.held += int64(c) * elemBytes(t.Type)
@@ -222,6 +222,9 @@ func (p *bufferPool) put(t *tensor.Tensor) {
 	b.req = -1
 	p.tick++
 	p.live -= int64(t.Len()) * elemBytes(t.Type)
+	if d, ok := b.full.([][]byte); ok {
+		clear(d) // a free buffer does not keep old strings alive
+	}
 	p.addFree(b)
 }
 

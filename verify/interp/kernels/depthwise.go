@@ -110,6 +110,9 @@ func (d *Depthwise2D) masks3x3(m *[128]int32) {
 
 // ScratchSize is the length of the scratch buffer Plane needs.
 func (d *Depthwise2D) ScratchSize() int {
+	if d.direct3x3() {
+		return 0 // the direct kernels read the plane itself
+	}
 	if e, ok := d.dense(); ok {
 		return e.ScratchSize() + e.OH*e.OW
 	}
@@ -161,11 +164,7 @@ func (d *Depthwise2D) Plane(dst, src, w []float32, bias float32, scratch []float
 		if !d.m3ok {
 			d.masks3x3(&d.m3)
 		}
-		if d.OW > 32 {
-			dw3x3Wide(dst, src, w, &d.m3, d, bias)
-		} else {
-			dw3x3(dst, src, w, &d.m3, d, bias)
-		}
+		dw3x3(dst, src, w, &d.m3, d, bias)
 		return
 	}
 	if e, ok := d.dense(); ok {

@@ -57,23 +57,9 @@ func dw3x3WideAVX2(dst, src, w *float32, masks *int32, zero *float32, h, oh, iw,
 // zeroRow is what the wide kernel reads for input rows outside the plane.
 var zeroRow [wideMaxW + 16]float32
 
-// dw3x3Wide runs the wide-row kernel (see Depthwise2D.direct3x3) with the
-// masks of masks3x3.
-func dw3x3Wide(dst, src, w []float32, masks *[128]int32, d *Depthwise2D, bias float32) {
-	n := d.OH * d.OW
-	_ = dst[n-1]
-	_ = src[d.H*d.W-1]
-	_ = w[8]
-	vecs := (d.OW + 7) / 8
-	plain := 0
-	if n >= 8*vecs {
-		plain = min(d.OH, (n-8*vecs)/d.OW+1)
-	}
-	dw3x3WideAVX2(&dst[0], &src[0], &w[0], &masks[0], &zeroRow[0], d.H, d.OH, d.W, d.OW, d.PadT, d.PadL, vecs-2, plain, bias)
-}
-
-// dw3x3 runs the small-plane kernel for rows of d.OW <= 32 outputs (see
-// Depthwise2D.direct3x3) with the masks of masks3x3.
+// dw3x3 runs the direct 3x3 kernel for d (see Depthwise2D.direct3x3) with
+// the masks of masks3x3: the kernel for 1 to 4 vectors a row up to 32
+// outputs, the wide-row kernel above.
 func dw3x3(dst, src, w []float32, masks *[128]int32, d *Depthwise2D, bias float32) {
 	n := d.OH * d.OW
 	_ = dst[n-1]
@@ -94,8 +80,10 @@ func dw3x3(dst, src, w []float32, masks *[128]int32, d *Depthwise2D, bias float3
 		dw3x3x2AVX2(&dst[0], &src[0], &w[0], &masks[0], d.H, d.OH, d.W, d.OW, d.PadT, d.PadL, plain, bias)
 	case 3:
 		dw3x3x3AVX2(&dst[0], &src[0], &w[0], &masks[0], d.H, d.OH, d.W, d.OW, d.PadT, d.PadL, plain, bias)
-	default:
+	case 4:
 		dw3x3x4AVX2(&dst[0], &src[0], &w[0], &masks[0], d.H, d.OH, d.W, d.OW, d.PadT, d.PadL, plain, bias)
+	default:
+		dw3x3WideAVX2(&dst[0], &src[0], &w[0], &masks[0], &zeroRow[0], d.H, d.OH, d.W, d.OW, d.PadT, d.PadL, vecs-2, plain, bias)
 	}
 }
 

@@ -30,7 +30,3 @@ func clamp(dst, src []float32, lo, hi float32) { clampGeneric(dst, src, lo, hi) 
 func dw3x3(dst, src, w []float32, masks *[128]int32, d *Depthwise2D, bias float32) {
 	panic("kernels: dw3x3 without SIMD")
 }
-
-func dw3x3Wide(dst, src, w []float32, masks *[128]int32, d *Depthwise2D, bias float32) {
-	panic("kernels: dw3x3Wide without SIMD")
-}
